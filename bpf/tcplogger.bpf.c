@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * tcplogger.bpf.c - per-connection TCP accounting at the TC hook.
+ *
+ * Two programs, one per direction, share the maps. Both observe only: they
+ * never change or drop a packet and return TC_ACT_UNSPEC, which TCX reads
+ * as TCX_NEXT, so programs after ours on the same hook still run.
+ */
+#include <linux/bpf.h>
+#include <linux/errno.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+
+#include "tcplogger.h"
+#include "parse.h"
+
+/*
+ * Test knob: walk every packet with the copying parser. Read-only data, so
+ * the verifier prunes the branch that is not taken; production loads pay
+ * nothing for it.
+ */
+const volatile bool force_copy_parse = false;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	/* Set at load time with bpf_map__set_max_entries(). */
+	__uint(max_entries, TCPLOG_DEFAULT_MAX_CONNS);
+	__type(key, struct tcplog_conn_key);
+	__type(value, struct tcplog_conn_val);
+} tcplog_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcplog_dp_stats);
+} tcplog_stats SEC(".maps");
+
+static __always_inline void stat_inc(enum tcplog_stat which)
+{
+	__u32 zero = 0;
+	struct tcplog_dp_stats *st = bpf_map_lookup_elem(&tcplog_stats, &zero);
+
+	/* Per-CPU memory: no other CPU writes it, no atomic needed. */
+	if (st)
+		st->count[which]++;
+}
+
+/*
+ * Adds one packet to an existing entry. Only bytes and packets are written
+ * atomically on every packet; the other atomics run only when their value
+ * changes (see struct tcplog_conn_val for what is derived when reading).
+ */
+static __always_inline void conn_add(struct tcplog_conn_val *val, __u64 len,
+				     __u32 l2_len, __u32 segs, __u8 flags,
+				     __u64 now)
+{
+	__sync_fetch_and_add(&val->bytes, len);
+	__sync_fetch_and_add(&val->packets, 1);
+	if (segs > 1)
+		__sync_fetch_and_add(&val->gso_extra, segs - 1);
+	if (l2_len != val->l2_len)
+		__sync_fetch_and_add(&val->l2_extra,
+				     (__u64)l2_len - val->l2_len);
+	if ((val->tcp_flags & flags) != flags)
+		__sync_fetch_and_or(&val->tcp_flags, (__u64)flags);
+	/*
+	 * A plain store: with two CPUs on one connection the later store may
+	 * carry the earlier clock read, off by the time between them, which
+	 * is far below the microseconds the API shows.
+	 */
+	if (now > val->last_seen_ns)
+		val->last_seen_ns = now;
+}
+
+static __always_inline int handle_packet(struct __sk_buff *skb,
+					 enum tcplog_direction dir)
+{
+	struct tcplog_conn_key key;
+	struct parse_info info = {};
+	struct tcplog_conn_val *val;
+	__u32 segs, l2_len;
+	__u64 now;
+	int res, err;
+
+	__builtin_memset(&key, 0, sizeof(key));
+	if (force_copy_parse)
+		res = PARSE_NEED_COPY;
+	else
+		res = parse_packet(skb, true, &key, &info);
+	if (res == PARSE_NEED_COPY)
+		res = parse_packet(skb, false, &key, &info);
+
+	switch (res) {
+	case PARSE_OK:
+		break;
+	case PARSE_NON_IP:
+		stat_inc(TCPLOG_STAT_NON_IP);
+		return TC_ACT_UNSPEC;
+	case PARSE_NON_TCP:
+		stat_inc(TCPLOG_STAT_NON_TCP);
+		return TC_ACT_UNSPEC;
+	case PARSE_TRUNCATED:
+		stat_inc(TCPLOG_STAT_TRUNCATED);
+		return TC_ACT_UNSPEC;
+	case PARSE_FRAGMENT:
+		stat_inc(TCPLOG_STAT_FRAGMENT);
+		return TC_ACT_UNSPEC;
+	default:
+		stat_inc(TCPLOG_STAT_MALFORMED);
+		return TC_ACT_UNSPEC;
+	}
+
+	key.ifindex = skb->ifindex;
+	key.direction = dir;
+	segs = skb->gso_segs;
+	if (segs == 0)
+		segs = 1;
+	l2_len = skb->len - info.ip_len;
+	now = bpf_ktime_get_boot_ns();
+
+	val = bpf_map_lookup_elem(&tcplog_conns, &key);
+	if (!val) {
+		struct tcplog_conn_val init = {
+			.bytes = skb->len,
+			.packets = 1,
+			.gso_extra = segs - 1,
+			.first_seen_ns = now,
+			.last_seen_ns = now,
+			.tcp_flags = info.tcp_flags,
+			.l2_len = l2_len,
+		};
+
+		err = bpf_map_update_elem(&tcplog_conns, &key, &init,
+					  BPF_NOEXIST);
+		if (!err)
+			goto counted;
+		/* Another CPU created it between our lookup and update. */
+		val = err == -EEXIST ?
+			      bpf_map_lookup_elem(&tcplog_conns, &key) :
+			      NULL;
+		if (!val) {
+			/* A preallocated hash says E2BIG when it is full. */
+			stat_inc(err == -E2BIG ? TCPLOG_STAT_INSERT_FULL :
+						 TCPLOG_STAT_INSERT_OTHER);
+			return TC_ACT_UNSPEC;
+		}
+	}
+	conn_add(val, skb->len, l2_len, segs, info.tcp_flags, now);
+counted:
+	stat_inc(TCPLOG_STAT_COUNTED);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int tcplog_ingress(struct __sk_buff *skb)
+{
+	return handle_packet(skb, TCPLOG_DIR_INGRESS);
+}
+
+SEC("tc")
+int tcplog_egress(struct __sk_buff *skb)
+{
+	return handle_packet(skb, TCPLOG_DIR_EGRESS);
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tcplogger.h - the contract between the BPF program and user space.
+ *
+ * Used by BPF and user space. Every structure that crosses the bpf()
+ * boundary is declared here once, with fixed-width types, explicit padding
+ * and the byte order of each field. A change to any layout below must bump
+ * TCPLOG_ABI_VERSION: the daemon compares it with the version stored next to
+ * pinned maps before it adopts them.
+ */
+#ifndef TCPLOGGER_H
+#define TCPLOGGER_H
+
+#include <linux/types.h>
+
+#define TCPLOG_ABI_VERSION 1
+
+/* Capacity of the connection map unless configuration says otherwise. */
+#define TCPLOG_DEFAULT_MAX_CONNS 262144
+
+/* Packet-parsing limits; packets beyond them are counted, never dropped. */
+#define TCPLOG_MAX_VLAN_TAGS 2
+#define TCPLOG_MAX_IPV6_EXT_HDRS 8
+
+enum tcplog_direction {
+	TCPLOG_DIR_INGRESS = 0,
+	TCPLOG_DIR_EGRESS = 1,
+};
+
+enum tcplog_family {
+	TCPLOG_FAMILY_IPV4 = 4,
+	TCPLOG_FAMILY_IPV6 = 6,
+};
+
+/* TCP flag bits, as in byte 13 of the TCP header (RFC 9293, RFC 3168). */
+enum tcplog_tcp_flag {
+	TCPLOG_TCP_FIN = 0x01,
+	TCPLOG_TCP_SYN = 0x02,
+	TCPLOG_TCP_RST = 0x04,
+	TCPLOG_TCP_PSH = 0x08,
+	TCPLOG_TCP_ACK = 0x10,
+	TCPLOG_TCP_URG = 0x20,
+	TCPLOG_TCP_ECE = 0x40,
+	TCPLOG_TCP_CWR = 0x80,
+};
+
+/*
+ * Key of the connection map: one entry per interface, direction and
+ * TCP 4-tuple. The BPF program zeroes the whole key before filling it, so
+ * padding and unused address bytes are always zero and hash consistently.
+ *
+ * Addresses are in network byte order. An IPv6 address fills all 16 bytes;
+ * an IPv4 address fills bytes 0-3 and bytes 4-15 are zero (the family field,
+ * not the address, says which form is used).
+ */
+struct tcplog_conn_key {
+	__u8 src_addr[16]; /* network byte order */
+	__u8 dst_addr[16]; /* network byte order */
+	__u32 ifindex; /* host byte order: skb->ifindex at the hook */
+	__be16 src_port; /* network byte order */
+	__be16 dst_port; /* network byte order */
+	__u8 direction; /* enum tcplog_direction */
+	__u8 family; /* enum tcplog_family */
+	__u16 pad; /* always zero */
+};
+
+/*
+ * Value of the connection map. All fields are host byte order.
+ *
+ * Only what must be exact per packet is written per packet; the rest of the
+ * contract's fields are derived when the entry is read (tcplog_conn_derive()
+ * in lib/conn.h), which keeps the hot path at two atomic adds for a packet of
+ * an established connection. See docs/DESIGN.md for the measurements.
+ *
+ *   bytes      = sum of skb->len (frame length at the hook, L2 included)
+ *   packets    = number of packets
+ *   segments   = packets + gso_extra
+ *   ip_bytes   = bytes - packets * l2_len - l2_extra          (mod 2^64)
+ *
+ * l2_len is the non-IP part (L2 header, padding) of the first packet, fixed
+ * when the entry is created. Packets whose non-IP part differs (a padded
+ * runt, a different VLAN depth) add the difference, modulo 2^64, to
+ * l2_extra; for an ordinary connection l2_extra stays 0 and is never
+ * written.
+ */
+struct tcplog_conn_val {
+	__u64 bytes; /* atomic add, every packet */
+	__u64 packets; /* atomic add, every packet */
+	__u64 gso_extra; /* atomic add, GSO/GRO packets only: gso_segs - 1 */
+	__u64 l2_extra; /* atomic add, only when a packet's L2 part differs */
+	__u64 first_seen_ns; /* CLOCK_BOOTTIME, set at creation */
+	__u64 last_seen_ns; /* CLOCK_BOOTTIME, plain store every packet */
+	__u64 tcp_flags; /* union of enum tcplog_tcp_flag; atomic or, only new bits */
+	__u32 l2_len; /* set at creation, never changed */
+	__u32 pad; /* always zero */
+};
+
+/*
+ * Datapath statistics, one copy per CPU (BPF_MAP_TYPE_PERCPU_ARRAY with a
+ * single element, key 0); user space sums the copies. Every packet the
+ * program sees increments exactly one of these buckets, so their sum is the
+ * number of packets seen.
+ */
+enum tcplog_stat {
+	TCPLOG_STAT_COUNTED = 0, /* added to a connection entry */
+	TCPLOG_STAT_NON_IP, /* not IPv4/IPv6 (also: more than 2 VLAN tags) */
+	TCPLOG_STAT_NON_TCP, /* IP, but the transport is not TCP */
+	TCPLOG_STAT_MALFORMED, /* bad IP version, IHL, length, TCP data offset */
+	TCPLOG_STAT_TRUNCATED, /* a header is cut short by the packet's end */
+	TCPLOG_STAT_FRAGMENT, /* non-first IP fragment: no TCP header */
+	TCPLOG_STAT_INSERT_FULL, /* new connection, but the map is full */
+	TCPLOG_STAT_INSERT_OTHER, /* new connection, insert failed otherwise */
+	TCPLOG_STAT_MAX,
+};
+
+struct tcplog_dp_stats {
+	__u64 count[TCPLOG_STAT_MAX];
+};
+
+/*
+ * Sizes are part of the ABI. The asserts catch a compiler or an edit that
+ * changes a layout without bumping TCPLOG_ABI_VERSION.
+ */
+_Static_assert(sizeof(struct tcplog_conn_key) == 44, "conn key layout");
+_Static_assert(sizeof(struct tcplog_conn_val) == 64, "conn value layout");
+_Static_assert(sizeof(struct tcplog_dp_stats) == 8 * TCPLOG_STAT_MAX,
+	       "stats layout");
+
+#endif /* TCPLOGGER_H */

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* conn.c - raw map values to the contract's counters. */
+#include <stddef.h>
+
+#include "conn.h"
+
+void tcplog_conn_derive(const struct tcplog_conn_val *val,
+			struct tcplog_conn_counts *out)
+{
+	out->bytes = val->bytes;
+	out->packets = val->packets;
+	out->segments = val->packets + val->gso_extra;
+	/* Unsigned arithmetic wraps mod 2^64, as l2_extra was summed. */
+	out->ip_bytes =
+		val->bytes - val->packets * (__u64)val->l2_len - val->l2_extra;
+	out->tcp_flags = val->tcp_flags;
+	out->first_seen_ns = val->first_seen_ns;
+	out->last_seen_ns = val->last_seen_ns;
+}
+
+bool tcplog_conn_is_closed(__u64 tcp_flags)
+{
+	return tcp_flags & (TCPLOG_TCP_FIN | TCPLOG_TCP_RST);
+}
+
+void tcplog_stats_sum(const struct tcplog_dp_stats *percpu, int ncpus,
+		      struct tcplog_dp_stats *out)
+{
+	int cpu, i;
+
+	for (i = 0; i < TCPLOG_STAT_MAX; i++)
+		out->count[i] = 0;
+	for (cpu = 0; cpu < ncpus; cpu++)
+		for (i = 0; i < TCPLOG_STAT_MAX; i++)
+			out->count[i] += percpu[cpu].count[i];
+}
+
+__u64 tcplog_stats_seen(const struct tcplog_dp_stats *stats)
+{
+	__u64 seen = 0;
+	int i;
+
+	for (i = 0; i < TCPLOG_STAT_MAX; i++)
+		seen += stats->count[i];
+	return seen;
+}
+
+static const char *const stat_names[TCPLOG_STAT_MAX] = {
+	[TCPLOG_STAT_COUNTED] = "counted",
+	[TCPLOG_STAT_NON_IP] = "non_ip",
+	[TCPLOG_STAT_NON_TCP] = "non_tcp",
+	[TCPLOG_STAT_MALFORMED] = "malformed",
+	[TCPLOG_STAT_TRUNCATED] = "truncated",
+	[TCPLOG_STAT_FRAGMENT] = "fragment",
+	[TCPLOG_STAT_INSERT_FULL] = "insert_failed_full",
+	[TCPLOG_STAT_INSERT_OTHER] = "insert_failed_other",
+};
+
+const char *tcplog_stat_name(unsigned int stat)
+{
+	return stat < TCPLOG_STAT_MAX ? stat_names[stat] : NULL;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * conn.h - reading the maps' raw values into the contract's counters.
+ * User space only. This is the one place that knows which fields the BPF
+ * program stores and which are derived (see struct tcplog_conn_val).
+ */
+#ifndef TCPLOG_CONN_H
+#define TCPLOG_CONN_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+
+#include "tcplogger.h"
+
+/* The per-connection values of the contract (docs: CONTRACT.md). */
+struct tcplog_conn_counts {
+	__u64 bytes;
+	__u64 ip_bytes;
+	__u64 packets;
+	__u64 segments;
+	__u64 tcp_flags;
+	__u64 first_seen_ns; /* CLOCK_BOOTTIME */
+	__u64 last_seen_ns; /* CLOCK_BOOTTIME */
+};
+
+void tcplog_conn_derive(const struct tcplog_conn_val *val,
+			struct tcplog_conn_counts *out);
+
+/* A connection is closed once a FIN or an RST was seen. */
+bool tcplog_conn_is_closed(__u64 tcp_flags);
+
+/* Sums the per-CPU copies of the datapath stats. */
+void tcplog_stats_sum(const struct tcplog_dp_stats *percpu, int ncpus,
+		      struct tcplog_dp_stats *out);
+
+/* Packets seen: each packet lands in exactly one bucket. */
+__u64 tcplog_stats_seen(const struct tcplog_dp_stats *stats);
+
+/* Name of a bucket as the API shows it ("non_tcp"), NULL if out of range. */
+const char *tcplog_stat_name(unsigned int stat);
+
+#endif /* TCPLOG_CONN_H */

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * format.h - turning map contents into text: addresses, TCP flag names,
+ * kernel timestamps as wall-clock time. User space only.
+ */
+#ifndef TCPLOG_FORMAT_H
+#define TCPLOG_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+/* Longest text of an address: an IPv6 address with an IPv4 tail. */
+#define TCPLOG_ADDR_STRLEN 46
+/* "FIN SYN RST PSH ACK URG ECE CWR" and the terminating NUL. */
+#define TCPLOG_FLAGS_STRLEN 32
+/* "2026-11-30T02:55:07.123456Z" and the terminating NUL. */
+#define TCPLOG_TIME_STRLEN 28
+
+/*
+ * Formats @addr (the 16-byte form of struct tcplog_conn_key) for @family
+ * (enum tcplog_family). Returns 0, -EAFNOSUPPORT or -ENOSPC.
+ */
+int tcplog_format_addr(int family, const __u8 addr[16], char *buf, size_t size);
+
+/* Name of one TCP flag bit (enum tcplog_tcp_flag), NULL if not one. */
+const char *tcplog_tcp_flag_name(unsigned int flag);
+
+/*
+ * Writes the names of the flags set in @flags, low bit first and separated
+ * by @sep ("" when none is set). Returns 0 or -ENOSPC.
+ */
+int tcplog_format_tcp_flags(__u64 flags, const char *sep, char *buf,
+			    size_t size);
+
+/*
+ * The map stores CLOCK_BOOTTIME, which keeps running across suspend.
+ * Wall-clock time is that plus the current offset between CLOCK_REALTIME
+ * and CLOCK_BOOTTIME, which this captures; take a new one per snapshot, as
+ * the offset moves when the wall clock is set.
+ */
+struct tcplog_clock {
+	int64_t real_minus_boot_ns;
+};
+
+int tcplog_clock_init(struct tcplog_clock *clock);
+int64_t tcplog_boot_to_unix_ns(const struct tcplog_clock *clock, __u64 boot_ns);
+
+/*
+ * RFC 3339 UTC with microseconds ("2026-11-30T02:55:07.123456Z") for
+ * nanoseconds since the Unix epoch. Returns 0, -ERANGE or -ENOSPC.
+ */
+int tcplog_format_rfc3339(int64_t unix_ns, char *buf, size_t size);
+
+#endif /* TCPLOG_FORMAT_H */
