@@ -33,30 +33,37 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tcplog_dp_stats);
-} tcplog_stats SEC(".maps");
+	__type(value, struct tcplog_percpu);
+} tcplog_percpu SEC(".maps");
 
-static __always_inline void stat_inc(enum tcplog_stat which)
+/* CLOCK_BOOTTIME to the tick; struct tcplog_percpu says why. */
+static __always_inline __u64 boot_time_ns(struct tcplog_percpu *pc)
 {
-	__u32 zero = 0;
-	struct tcplog_dp_stats *st = bpf_map_lookup_elem(&tcplog_stats, &zero);
+	__u64 jiffies = bpf_jiffies64();
 
-	/* Per-CPU memory: no other CPU writes it, no atomic needed. */
-	if (st)
-		st->count[which]++;
+	if (pc->clock_jiffies != jiffies) {
+		pc->clock_jiffies = jiffies;
+		pc->clock_boot_ns = bpf_ktime_get_boot_ns();
+	}
+	return pc->clock_boot_ns;
 }
 
 /*
- * Adds one packet to an existing entry. Only bytes and packets are written
- * atomically on every packet; the other atomics run only when their value
- * changes (see struct tcplog_conn_val for what is derived when reading).
+ * Adds one packet to an existing entry: one atomic fetch-add for bytes and
+ * packets; the other writes happen only when their value changes (struct
+ * tcplog_conn_val explains the encoding).
  */
-static __always_inline void conn_add(struct tcplog_conn_val *val, __u64 len,
+static __always_inline void conn_add(struct tcplog_conn_val *val, __u32 len,
 				     __u32 l2_len, __u32 segs, __u8 flags,
 				     __u64 now)
 {
-	__sync_fetch_and_add(&val->bytes, len);
-	__sync_fetch_and_add(&val->packets, 1);
+	__u64 old = __sync_fetch_and_add(&val->counter,
+					 TCPLOG_COUNTER_PACKET + len);
+
+	if ((old & TCPLOG_COUNTER_BYTES_MASK) + len > TCPLOG_COUNTER_BYTES_MASK)
+		__sync_fetch_and_add(&val->bytes_carries, 1);
+	if (old + TCPLOG_COUNTER_PACKET + len < old)
+		__sync_fetch_and_add(&val->counter_wraps, 1);
 	if (segs > 1)
 		__sync_fetch_and_add(&val->gso_extra, segs - 1);
 	if (l2_len != val->l2_len)
@@ -65,9 +72,10 @@ static __always_inline void conn_add(struct tcplog_conn_val *val, __u64 len,
 	if ((val->tcp_flags & flags) != flags)
 		__sync_fetch_and_or(&val->tcp_flags, (__u64)flags);
 	/*
-	 * A plain store: with two CPUs on one connection the later store may
-	 * carry the earlier clock read, off by the time between them, which
-	 * is far below the microseconds the API shows.
+	 * A plain store, at most once per tick. CPUs stamp with their own
+	 * cached tick, so another CPU's stamp may be older than ours: only
+	 * move forward, which keeps last_seen >= first_seen. Two CPUs racing
+	 * here can still leave the older of two stamps of the same tick.
 	 */
 	if (now > val->last_seen_ns)
 		val->last_seen_ns = now;
@@ -79,9 +87,15 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 	struct tcplog_conn_key key;
 	struct parse_info info = {};
 	struct tcplog_conn_val *val;
-	__u32 segs, l2_len;
+	struct tcplog_percpu *pc;
+	__u32 segs, l2_len, len, zero = 0;
 	__u64 now;
 	int res, err;
+
+	/* Per-CPU memory: no other CPU writes it, so no atomics below. */
+	pc = bpf_map_lookup_elem(&tcplog_percpu, &zero);
+	if (!pc) /* cannot happen: key 0 of a one-element array */
+		return TC_ACT_UNSPEC;
 
 	__builtin_memset(&key, 0, sizeof(key));
 	if (force_copy_parse)
@@ -95,35 +109,35 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 	case PARSE_OK:
 		break;
 	case PARSE_NON_IP:
-		stat_inc(TCPLOG_STAT_NON_IP);
+		pc->stats.count[TCPLOG_STAT_NON_IP]++;
 		return TC_ACT_UNSPEC;
 	case PARSE_NON_TCP:
-		stat_inc(TCPLOG_STAT_NON_TCP);
+		pc->stats.count[TCPLOG_STAT_NON_TCP]++;
 		return TC_ACT_UNSPEC;
 	case PARSE_TRUNCATED:
-		stat_inc(TCPLOG_STAT_TRUNCATED);
+		pc->stats.count[TCPLOG_STAT_TRUNCATED]++;
 		return TC_ACT_UNSPEC;
 	case PARSE_FRAGMENT:
-		stat_inc(TCPLOG_STAT_FRAGMENT);
+		pc->stats.count[TCPLOG_STAT_FRAGMENT]++;
 		return TC_ACT_UNSPEC;
 	default:
-		stat_inc(TCPLOG_STAT_MALFORMED);
+		pc->stats.count[TCPLOG_STAT_MALFORMED]++;
 		return TC_ACT_UNSPEC;
 	}
 
 	key.ifindex = skb->ifindex;
 	key.direction = dir;
+	len = skb->len;
 	segs = skb->gso_segs;
 	if (segs == 0)
 		segs = 1;
-	l2_len = skb->len - info.ip_len;
-	now = bpf_ktime_get_boot_ns();
+	l2_len = len - info.ip_len;
+	now = boot_time_ns(pc);
 
 	val = bpf_map_lookup_elem(&tcplog_conns, &key);
 	if (!val) {
 		struct tcplog_conn_val init = {
-			.bytes = skb->len,
-			.packets = 1,
+			.counter = TCPLOG_COUNTER_PACKET + len,
 			.gso_extra = segs - 1,
 			.first_seen_ns = now,
 			.last_seen_ns = now,
@@ -141,14 +155,15 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 			      NULL;
 		if (!val) {
 			/* A preallocated hash says E2BIG when it is full. */
-			stat_inc(err == -E2BIG ? TCPLOG_STAT_INSERT_FULL :
-						 TCPLOG_STAT_INSERT_OTHER);
+			pc->stats.count[err == -E2BIG ?
+						TCPLOG_STAT_INSERT_FULL :
+						TCPLOG_STAT_INSERT_OTHER]++;
 			return TC_ACT_UNSPEC;
 		}
 	}
-	conn_add(val, skb->len, l2_len, segs, info.tcp_flags, now);
+	conn_add(val, len, l2_len, segs, info.tcp_flags, now);
 counted:
-	stat_inc(TCPLOG_STAT_COUNTED);
+	pc->stats.count[TCPLOG_STAT_COUNTED]++;
 	return TC_ACT_UNSPEC;
 }
 

@@ -67,39 +67,51 @@ struct tcplog_conn_key {
 /*
  * Value of the connection map. All fields are host byte order.
  *
- * Only what must be exact per packet is written per packet; the rest of the
- * contract's fields are derived when the entry is read (tcplog_conn_derive()
- * in lib/conn.h), which keeps the hot path at two atomic adds for a packet of
- * an established connection. See docs/DESIGN.md for the measurements.
+ * Only what must be exact per packet is written per packet, with a single
+ * atomic instruction for a packet of an established connection; the
+ * contract's counters are derived when the entry is read
+ * (tcplog_conn_derive() in lib/conn.c). docs/DESIGN.md has the reasoning
+ * and the measurements.
  *
- *   bytes      = sum of skb->len (frame length at the hook, L2 included)
- *   packets    = number of packets
+ * Bytes and packets share one 64-bit word: each packet atomically adds
+ * (1 << 32) + len to `counter`, so counter is S mod 2^64 with
+ * S = packets * 2^32 + bytes. The program sees the old value that the
+ * atomic add returns, so it knows exactly when the low 32 bits carried
+ * (bytes_carries += 1) and when the word wrapped (counter_wraps += 1);
+ * both are rare (every 4 GiB and every 2^32 packets) and atomic. Then
+ *
+ *   bytes      = (counter & 0xffffffff) + bytes_carries * 2^32
+ *   packets    = counter_wraps * 2^32 + (counter >> 32) - bytes_carries
  *   segments   = packets + gso_extra
  *   ip_bytes   = bytes - packets * l2_len - l2_extra          (mod 2^64)
  *
  * l2_len is the non-IP part (L2 header, padding) of the first packet, fixed
  * when the entry is created. Packets whose non-IP part differs (a padded
- * runt, a different VLAN depth) add the difference, modulo 2^64, to
- * l2_extra; for an ordinary connection l2_extra stays 0 and is never
- * written.
+ * runt, another VLAN depth) add the difference, modulo 2^64, to l2_extra;
+ * for an ordinary connection l2_extra stays 0 and is never written.
+ *
+ * Timestamps are CLOCK_BOOTTIME (it keeps running across suspend), with the
+ * resolution of the kernel tick: see struct tcplog_percpu.
  */
 struct tcplog_conn_val {
-	__u64 bytes; /* atomic add, every packet */
-	__u64 packets; /* atomic add, every packet */
+	__u64 counter; /* atomic fetch-add, every packet */
+	__u64 bytes_carries; /* atomic add, every 4 GiB */
+	__u64 counter_wraps; /* atomic add, every 2^32 packets */
 	__u64 gso_extra; /* atomic add, GSO/GRO packets only: gso_segs - 1 */
 	__u64 l2_extra; /* atomic add, only when a packet's L2 part differs */
 	__u64 first_seen_ns; /* CLOCK_BOOTTIME, set at creation */
-	__u64 last_seen_ns; /* CLOCK_BOOTTIME, plain store every packet */
-	__u64 tcp_flags; /* union of enum tcplog_tcp_flag; atomic or, only new bits */
+	__u64 last_seen_ns; /* CLOCK_BOOTTIME, plain store once per tick */
+	__u64 tcp_flags; /* union of enum tcplog_tcp_flag; atomic or, new bits */
 	__u32 l2_len; /* set at creation, never changed */
 	__u32 pad; /* always zero */
 };
 
+#define TCPLOG_COUNTER_PACKET (1ULL << 32)
+#define TCPLOG_COUNTER_BYTES_MASK 0xffffffffULL
+
 /*
- * Datapath statistics, one copy per CPU (BPF_MAP_TYPE_PERCPU_ARRAY with a
- * single element, key 0); user space sums the copies. Every packet the
- * program sees increments exactly one of these buckets, so their sum is the
- * number of packets seen.
+ * Datapath statistics. Every packet the program sees increments exactly one
+ * of these buckets, so their sum is the number of packets seen.
  */
 enum tcplog_stat {
 	TCPLOG_STAT_COUNTED = 0, /* added to a connection entry */
@@ -118,12 +130,34 @@ struct tcplog_dp_stats {
 };
 
 /*
+ * The per-CPU state of the program: BPF_MAP_TYPE_PERCPU_ARRAY with a single
+ * element (key 0), one copy per possible CPU. No other CPU writes a copy,
+ * so the program updates it without atomics; user space sums the stats of
+ * all copies and ignores the clock.
+ *
+ * The clock cache: reading CLOCK_BOOTTIME costs about 28 ns on this
+ * paravirtual clock, more than all other per-packet work; jiffies cost
+ * about 2 ns but stop during suspend. The program reads jiffies and, when a
+ * tick has passed since the last packet on this CPU, reads BOOTTIME once
+ * and keeps it: every packet gets the BOOTTIME of the first packet of its
+ * tick on its CPU (so it is exact to one tick, 1-10 ms by CONFIG_HZ), and
+ * after a resume the first packet sees a new tick and a fresh BOOTTIME.
+ */
+struct tcplog_percpu {
+	struct tcplog_dp_stats stats;
+	__u64 clock_jiffies; /* jiffies of the cached tick */
+	__u64 clock_boot_ns; /* CLOCK_BOOTTIME at the first packet in it */
+};
+
+/*
  * Sizes are part of the ABI. The asserts catch a compiler or an edit that
  * changes a layout without bumping TCPLOG_ABI_VERSION.
  */
 _Static_assert(sizeof(struct tcplog_conn_key) == 44, "conn key layout");
-_Static_assert(sizeof(struct tcplog_conn_val) == 64, "conn value layout");
+_Static_assert(sizeof(struct tcplog_conn_val) == 72, "conn value layout");
 _Static_assert(sizeof(struct tcplog_dp_stats) == 8 * TCPLOG_STAT_MAX,
 	       "stats layout");
+_Static_assert(sizeof(struct tcplog_percpu) == 8 * TCPLOG_STAT_MAX + 16,
+	       "per-CPU layout");
 
 #endif /* TCPLOGGER_H */

@@ -7,12 +7,15 @@
 void tcplog_conn_derive(const struct tcplog_conn_val *val,
 			struct tcplog_conn_counts *out)
 {
-	out->bytes = val->bytes;
-	out->packets = val->packets;
-	out->segments = val->packets + val->gso_extra;
+	/* See struct tcplog_conn_val for the encoding. */
+	out->bytes = (val->counter & TCPLOG_COUNTER_BYTES_MASK) +
+		     (val->bytes_carries << 32);
+	out->packets = (val->counter_wraps << 32) + (val->counter >> 32) -
+		       val->bytes_carries;
+	out->segments = out->packets + val->gso_extra;
 	/* Unsigned arithmetic wraps mod 2^64, as l2_extra was summed. */
 	out->ip_bytes =
-		val->bytes - val->packets * (__u64)val->l2_len - val->l2_extra;
+		out->bytes - out->packets * (__u64)val->l2_len - val->l2_extra;
 	out->tcp_flags = val->tcp_flags;
 	out->first_seen_ns = val->first_seen_ns;
 	out->last_seen_ns = val->last_seen_ns;
@@ -23,7 +26,7 @@ bool tcplog_conn_is_closed(__u64 tcp_flags)
 	return tcp_flags & (TCPLOG_TCP_FIN | TCPLOG_TCP_RST);
 }
 
-void tcplog_stats_sum(const struct tcplog_dp_stats *percpu, int ncpus,
+void tcplog_stats_sum(const struct tcplog_percpu *percpu, int ncpus,
 		      struct tcplog_dp_stats *out)
 {
 	int cpu, i;
@@ -32,7 +35,7 @@ void tcplog_stats_sum(const struct tcplog_dp_stats *percpu, int ncpus,
 		out->count[i] = 0;
 	for (cpu = 0; cpu < ncpus; cpu++)
 		for (i = 0; i < TCPLOG_STAT_MAX; i++)
-			out->count[i] += percpu[cpu].count[i];
+			out->count[i] += percpu[cpu].stats.count[i];
 }
 
 __u64 tcplog_stats_seen(const struct tcplog_dp_stats *stats)

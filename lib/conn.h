@@ -29,8 +29,8 @@ void tcplog_conn_derive(const struct tcplog_conn_val *val,
 /* A connection is closed once a FIN or an RST was seen. */
 bool tcplog_conn_is_closed(__u64 tcp_flags);
 
-/* Sums the per-CPU copies of the datapath stats. */
-void tcplog_stats_sum(const struct tcplog_dp_stats *percpu, int ncpus,
+/* Sums the datapath stats of the per-CPU copies of the program state. */
+void tcplog_stats_sum(const struct tcplog_percpu *percpu, int ncpus,
 		      struct tcplog_dp_stats *out);
 
 /* Packets seen: each packet lands in exactly one bucket. */

@@ -74,28 +74,31 @@ static int conns_fd(void)
 static void reset_maps(void)
 {
 	struct tcplog_conn_key key;
-	struct tcplog_dp_stats *zero = calloc((size_t)ncpus, sizeof(*zero));
+	struct tcplog_percpu *zero = calloc((size_t)ncpus, sizeof(*zero));
 	__u32 k0 = 0;
 	int fd = conns_fd();
 
 	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
 		bpf_map_delete_elem(fd, &key);
-	bpf_map_update_elem(bpf_map__fd(cur->skel->maps.tcplog_stats), &k0,
+	bpf_map_update_elem(bpf_map__fd(cur->skel->maps.tcplog_percpu), &k0,
 			    zero, BPF_ANY);
 	free(zero);
 }
 
 static void read_stats(struct tcplog_dp_stats *out)
 {
-	struct tcplog_dp_stats *percpu = calloc((size_t)ncpus, sizeof(*percpu));
+	struct tcplog_percpu *percpu = calloc((size_t)ncpus, sizeof(*percpu));
 	__u32 k0 = 0;
 
-	TL_CHECK(bpf_map_lookup_elem(bpf_map__fd(cur->skel->maps.tcplog_stats),
+	TL_CHECK(bpf_map_lookup_elem(bpf_map__fd(cur->skel->maps.tcplog_percpu),
 				     &k0, percpu) == 0,
 		 "stats lookup: %s", strerror(errno));
 	tcplog_stats_sum(percpu, ncpus, out);
 	free(percpu);
 }
+
+/* One kernel tick: the resolution of the coarse clocks. */
+static __u64 tick_ns;
 
 static __u64 boot_ns(void)
 {
@@ -168,7 +171,13 @@ static void check_entry(const struct tcplog_conn_key *key, const struct want *w,
 	TL_EQ_U64(c.packets, w->packets);
 	TL_EQ_U64(c.segments, w->segments);
 	TL_EQ_U64(c.tcp_flags, w->flags);
-	TL_CHECK(c.first_seen_ns >= t0 && c.first_seen_ns <= c.last_seen_ns &&
+	/*
+	 * Timestamps are exact to the tick: the first packet of a tick on a
+	 * CPU stamps all packets of that tick there, so a packet may carry a
+	 * time up to one tick before the run started.
+	 */
+	TL_CHECK(c.first_seen_ns + tick_ns >= t0 &&
+			 c.first_seen_ns <= c.last_seen_ns &&
 			 c.last_seen_ns <= t1,
 		 "times %llu..%llu outside the run %llu..%llu",
 		 (unsigned long long)c.first_seen_ns,
@@ -1075,6 +1084,105 @@ static void case_parallel_insert(void)
 	free(pkts);
 }
 
+/* ---- the packed counter and the clock ------------------------------- */
+
+/*
+ * Seeds an entry as if it had seen @packets packets of @bytes bytes in all
+ * (encoded with 128-bit arithmetic, independently of the program), runs
+ * one packet and checks the derived counters against plain sums, and the
+ * rare carry and wrap words against what the packet must have caused.
+ */
+static void counter_case(__u64 packets, __u64 bytes, __u64 carries_delta,
+			 __u64 wraps_delta)
+{
+	unsigned __int128 sum = ((unsigned __int128)packets << 32) + bytes;
+	struct tcplog_conn_key key;
+	struct tcplog_conn_val val = {
+		.counter = (__u64)sum,
+		.bytes_carries = bytes >> 32,
+		.counter_wraps = (__u64)(sum >> 64),
+		.l2_len = 14,
+		.tcp_flags = TCPLOG_TCP_ACK,
+	};
+	const __u64 carries = val.bytes_carries, wraps = val.counter_wraps;
+	struct want w;
+	struct pkt p;
+
+	pkt_init(&p);
+	b_v4_data(&p);
+	pkt_finish(&p);
+	reset_maps();
+	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
+	TL_CHECK(bpf_map_update_elem(conns_fd(), &key, &val, BPF_NOEXIST) == 0,
+		 "seeding the entry: %s", strerror(errno));
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	check_stats(TCPLOG_STAT_COUNTED, 1);
+	w = (struct want){
+		.bytes = bytes + p.len,
+		.ip_bytes = bytes + p.len - 14 * (packets + 1),
+		.packets = packets + 1,
+		.segments = packets + 1,
+		.flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK,
+	};
+	check_entry(&key, &w, 0, UINT64_MAX);
+	TL_CHECK(bpf_map_lookup_elem(conns_fd(), &key, &val) == 0, "lookup");
+	TL_EQ_U64(val.bytes_carries, carries + carries_delta);
+	TL_EQ_U64(val.counter_wraps, wraps + wraps_delta);
+}
+
+#define GiB4 (1ull << 32)
+
+static void case_counter_bytes_carry(void)
+{
+	/* 100 bytes short of 12 GiB: this packet crosses a 4 GiB step. */
+	counter_case(5000, 3 * GiB4 - 100, 1, 0);
+}
+
+static void case_counter_word_wrap(void)
+{
+	/* packets + (bytes >> 32) reaches 2^32: the 64-bit word wraps. */
+	counter_case(GiB4 - 21, 20 * GiB4 + 500, 0, 1);
+}
+
+static void case_counter_both(void)
+{
+	/* Both at once: the carry out of the bytes also wraps the word. */
+	counter_case(GiB4 - 22, 20 * GiB4 + GiB4 - 10, 1, 1);
+}
+
+/* last_seen follows CLOCK_BOOTTIME across ticks; first_seen stays. */
+static void case_clock(void)
+{
+	struct tcplog_conn_key key;
+	struct tcplog_conn_val val;
+	struct timespec pause = { .tv_nsec = 50 * 1000 * 1000 };
+	__u64 t0, t1, t2;
+	struct pkt p;
+
+	pkt_init(&p);
+	b_v4_syn(&p);
+	pkt_finish(&p);
+	reset_maps();
+	t0 = boot_ns();
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	t1 = boot_ns();
+	nanosleep(&pause, NULL);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	t2 = boot_ns();
+	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
+	TL_CHECK(bpf_map_lookup_elem(conns_fd(), &key, &val) == 0, "lookup");
+	TL_CHECK(val.first_seen_ns + tick_ns >= t0 && val.first_seen_ns <= t1,
+		 "first_seen %llu not in %llu..%llu (tick %llu)",
+		 (unsigned long long)val.first_seen_ns, (unsigned long long)t0,
+		 (unsigned long long)t1, (unsigned long long)tick_ns);
+	TL_CHECK(val.last_seen_ns + tick_ns >= t1 + pause.tv_nsec &&
+			 val.last_seen_ns <= t2,
+		 "last_seen %llu not in %llu..%llu (tick %llu)",
+		 (unsigned long long)val.last_seen_ns,
+		 (unsigned long long)(t1 + pause.tv_nsec),
+		 (unsigned long long)t2, (unsigned long long)tick_ns);
+}
+
 /* ---- a full map ----------------------------------------------------- */
 
 static void case_map_full(void)
@@ -1158,6 +1266,11 @@ static const struct multi_case multi_cases[] = {
 	{ "two CPUs on one connection: totals exact", case_parallel },
 	{ "two CPUs inserting the same new connections", case_parallel_insert },
 	{ "full map: failed inserts counted, others exact", case_map_full },
+	{ "bytes carry past 4 GiB in the packed counter",
+	  case_counter_bytes_carry },
+	{ "packed counter wraps after 2^32 packets", case_counter_word_wrap },
+	{ "bytes carry and counter wrap in one packet", case_counter_both },
+	{ "timestamps follow CLOCK_BOOTTIME to the tick", case_clock },
 };
 
 int main(void)
@@ -1167,6 +1280,13 @@ int main(void)
 	int m, err;
 
 	libbpf_set_print(NULL);
+	{
+		struct timespec res;
+
+		clock_getres(CLOCK_MONOTONIC_COARSE, &res);
+		tick_ns =
+			(__u64)res.tv_sec * 1000000000ull + (__u64)res.tv_nsec;
+	}
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus < 1)
 		tl_skip("cannot count possible CPUs: %s", strerror(-ncpus));

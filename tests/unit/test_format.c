@@ -106,8 +106,7 @@ static void test_times(void)
 static void test_derive(void)
 {
 	struct tcplog_conn_val v = {
-		.bytes = 1000,
-		.packets = 10,
+		.counter = 10 * TCPLOG_COUNTER_PACKET + 1000,
 		.gso_extra = 7,
 		.l2_len = 14,
 		.tcp_flags = TCPLOG_TCP_SYN | TCPLOG_TCP_ACK,
@@ -133,8 +132,7 @@ static void test_derive(void)
 	 * with 18: l2_extra is -6 - 6 - 2 modulo 2^64.
 	 */
 	v = (struct tcplog_conn_val){
-		.bytes = 60 + 1514 + 1514 + 82,
-		.packets = 4,
+		.counter = 4 * TCPLOG_COUNTER_PACKET + 60 + 1514 + 1514 + 82,
 		.l2_len = 20,
 		.l2_extra = (__u64)-14,
 	};
@@ -144,13 +142,15 @@ static void test_derive(void)
 
 static void test_stats(void)
 {
-	struct tcplog_dp_stats percpu[3] = { 0 }, sum;
+	struct tcplog_percpu percpu[3] = { 0 };
+	struct tcplog_dp_stats sum;
 	unsigned int i;
 
-	percpu[0].count[TCPLOG_STAT_COUNTED] = 5;
-	percpu[1].count[TCPLOG_STAT_COUNTED] = 7;
-	percpu[2].count[TCPLOG_STAT_NON_TCP] = 1;
-	percpu[2].count[TCPLOG_STAT_INSERT_FULL] = UINT32_MAX + 1ull;
+	percpu[0].stats.count[TCPLOG_STAT_COUNTED] = 5;
+	percpu[1].stats.count[TCPLOG_STAT_COUNTED] = 7;
+	percpu[2].stats.count[TCPLOG_STAT_NON_TCP] = 1;
+	percpu[2].stats.count[TCPLOG_STAT_INSERT_FULL] = UINT32_MAX + 1ull;
+	percpu[2].clock_jiffies = 12345; /* not a stat */
 	tcplog_stats_sum(percpu, 3, &sum);
 	TL_EQ_U64(sum.count[TCPLOG_STAT_COUNTED], 12);
 	TL_EQ_U64(sum.count[TCPLOG_STAT_NON_TCP], 1);
