@@ -25,3 +25,6 @@ cmake_pop_check_state()
 
 configure_file(${CMAKE_CURRENT_LIST_DIR}/tcplog_config.h.in
                ${PROJECT_BINARY_DIR}/tcplog_config.h)
+
+message(STATUS "libbpf ${LIBBPF_VERSION}: attach_tcx=${HAVE_BPF_PROGRAM_ATTACH_TCX} "
+               "lookup_batch=${HAVE_BPF_MAP_LOOKUP_BATCH} tc_attach=${HAVE_BPF_TC_ATTACH}")

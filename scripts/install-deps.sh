@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# Installs what building and testing tcplogger needs, on Debian 12 or
+# newer and on Ubuntu 22.04 or newer. Run as root.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps.sh: run as root (sudo $0)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+pkgs=(
+	build-essential cmake pkg-config
+	clang llvm clang-format        # BPF objects, code style
+	libbpf-dev libelf-dev zlib1g-dev
+	iproute2                       # tc, ip: attach and test namespaces
+)
+
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+
+# bpftool generates the BPF skeleton. Debian ships it as its own package;
+# Ubuntu inside linux-tools for the running kernel.
+if ! command -v bpftool >/dev/null 2>&1 && ! [ -x /usr/sbin/bpftool ]; then
+	if apt-cache show bpftool >/dev/null 2>&1; then
+		apt-get install -y -qq --no-install-recommends bpftool
+	else
+		apt-get install -y -qq --no-install-recommends \
+			linux-tools-common "linux-tools-$(uname -r)" ||
+			apt-get install -y -qq --no-install-recommends \
+				linux-tools-common linux-tools-generic
+	fi
+fi
+echo "install-deps.sh: done"
