@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "conn.h"
+#include "maputil.h"
 #include "pktbuild.h"
 #include "tcplogger.h"
 #include "tcplogger.skel.h"
@@ -78,8 +79,7 @@ static void reset_maps(void)
 	__u32 k0 = 0;
 	int fd = conns_fd();
 
-	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
-		bpf_map_delete_elem(fd, &key);
+	TL_CHECK(tcplog_map_clear(fd, sizeof(key)) >= 0, "clearing the map");
 	bpf_map_update_elem(bpf_map__fd(cur->skel->maps.tcplog_percpu), &k0,
 			    zero, BPF_ANY);
 	free(zero);

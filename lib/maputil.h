@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* maputil.h - small helpers on BPF maps by fd. User space only. */
+#ifndef TCPLOG_MAPUTIL_H
+#define TCPLOG_MAPUTIL_H
+
+#include <linux/types.h>
+
+/*
+ * Deletes every entry of the hash map @fd, whose keys are @key_size bytes
+ * (at most 64). Returns the number of entries deleted or a negative errno.
+ * Entries that the datapath adds meanwhile may survive.
+ */
+int tcplog_map_clear(int fd, __u32 key_size);
+
+#endif /* TCPLOG_MAPUTIL_H */
