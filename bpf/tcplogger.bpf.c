@@ -17,9 +17,13 @@
 /*
  * Test knob: walk every packet with the copying parser. Read-only data, so
  * the verifier prunes the branch that is not taken; production loads pay
- * nothing for it.
+ * nothing for it. The build default lets the tests make a second, really
+ * different program for the upgrade test.
  */
-const volatile bool force_copy_parse = false;
+#ifndef TCPLOG_FORCE_COPY_PARSE
+#define TCPLOG_FORCE_COPY_PARSE false
+#endif
+const volatile bool force_copy_parse = TCPLOG_FORCE_COPY_PARSE;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -1,12 +1,15 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# bpf_object(NAME SOURCE [DEFINES d...] [DEPENDS f...])
+# bpf_object(NAME SOURCE [VARIANT V] [DEFINES d...] [DEPENDS f...])
 #
 # Compiles SOURCE (a .bpf.c file) with clang for the BPF target into
 # ${CMAKE_CURRENT_BINARY_DIR}/NAME.bpf.o, generates the libbpf skeleton
 # NAME.skel.h with `bpftool gen skeleton`, and defines an INTERFACE library
 # target NAME_skel that user-space targets link to get the skeleton header
 # on their include path. Everything generated stays in the build tree.
+# With VARIANT V (a build of the same program with other DEFINES), the
+# files go to the folder V/ and the target is NAME_V_skel; the skeleton
+# keeps the name NAME, so the same user code builds against either.
 
 find_program(BPF_CLANG NAMES clang clang-19 clang-16 clang-15 clang-14 REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
@@ -27,9 +30,16 @@ else()
 endif()
 
 function(bpf_object name source)
-  cmake_parse_arguments(ARG "" "" "DEFINES;DEPENDS" ${ARGN})
-  set(obj ${CMAKE_CURRENT_BINARY_DIR}/${name}.bpf.o)
-  set(skel ${CMAKE_CURRENT_BINARY_DIR}/${name}.skel.h)
+  cmake_parse_arguments(ARG "" "VARIANT" "DEFINES;DEPENDS" ${ARGN})
+  set(outdir ${CMAKE_CURRENT_BINARY_DIR})
+  set(target ${name})
+  if(ARG_VARIANT)
+    set(outdir ${CMAKE_CURRENT_BINARY_DIR}/${ARG_VARIANT})
+    set(target ${name}_${ARG_VARIANT})
+    file(MAKE_DIRECTORY ${outdir})
+  endif()
+  set(obj ${outdir}/${name}.bpf.o)
+  set(skel ${outdir}/${name}.skel.h)
   set(defs)
   foreach(d ${ARG_DEFINES})
     list(APPEND defs -D${d})
@@ -47,7 +57,7 @@ function(bpf_object name source)
             -c ${src_abs} -o ${obj}
     DEPENDS ${src_abs} ${PROJECT_SOURCE_DIR}/bpf/tcplogger.h
             ${PROJECT_SOURCE_DIR}/bpf/parse.h ${ARG_DEPENDS}
-    COMMENT "BPF ${name}.bpf.o"
+    COMMENT "BPF ${target}.bpf.o"
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}
@@ -55,8 +65,8 @@ function(bpf_object name source)
     DEPENDS ${obj}
     COMMENT "BPF skeleton ${name}.skel.h"
     VERBATIM)
-  add_custom_target(${name}_skel_gen DEPENDS ${skel})
-  add_library(${name}_skel INTERFACE)
-  add_dependencies(${name}_skel ${name}_skel_gen)
-  target_include_directories(${name}_skel INTERFACE ${CMAKE_CURRENT_BINARY_DIR})
+  add_custom_target(${target}_skel_gen DEPENDS ${skel})
+  add_library(${target}_skel INTERFACE)
+  add_dependencies(${target}_skel ${target}_skel_gen)
+  target_include_directories(${target}_skel INTERFACE ${outdir})
 endfunction()

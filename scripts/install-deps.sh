@@ -14,8 +14,10 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
 	build-essential cmake pkg-config
 	clang llvm clang-format        # BPF objects, code style
-	libbpf-dev libelf-dev zlib1g-dev
+	libbpf-dev libelf-dev zlib1g-dev libsystemd-dev
 	iproute2                       # tc, ip: attach and test namespaces
+	# end-to-end tests: ground truth and traffic
+	tshark ethtool netcat-openbsd util-linux procps
 )
 
 apt-get update -qq

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* config.c - parsing and validating tcploggerd.conf. */
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "tcplogger.h"
+
+/* Large enough for any real server, small enough to refuse a typo. */
+#define MAX_CONNECTIONS_LIMIT (1u << 26)
+#define MAX_TIMEOUT (10u * 365 * 24 * 3600)
+#define MAX_LINE 4096
+
+void config_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ifaces_auto = true;
+	cfg->directions = DIR_INGRESS_BIT;
+	cfg->attach_mode = ATTACH_AUTO;
+	cfg->max_connections = TCPLOG_DEFAULT_MAX_CONNS;
+	cfg->idle_timeout = 300;
+	cfg->closed_timeout = 30;
+	cfg->keep_attached = true;
+	cfg->log_closed = true;
+	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s",
+		 TCPLOG_DEFAULT_SOCKET);
+	snprintf(cfg->socket_group, sizeof(cfg->socket_group), "%s",
+		 TCPLOG_DEFAULT_GROUP);
+	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s",
+		 TCPLOG_DEFAULT_PIN_PATH);
+}
+
+const char *config_attach_mode_name(enum attach_mode mode)
+{
+	switch (mode) {
+	case ATTACH_TCX:
+		return "tcx";
+	case ATTACH_TC:
+		return "tc";
+	default:
+		return "auto";
+	}
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t size,
+						      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, size, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int parse_bool(const char *key, const char *v, bool *out, char *err,
+		      size_t size)
+{
+	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") ||
+	    !strcmp(v, "1"))
+		*out = true;
+	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") ||
+		 !strcmp(v, "0"))
+		*out = false;
+	else
+		return fail(err, size, "%s: expected yes or no, got '%s'", key,
+			    v);
+	return 0;
+}
+
+static int parse_u32(const char *key, const char *v, uint32_t min, uint32_t max,
+		     uint32_t *out, char *err, size_t size)
+{
+	unsigned long long n;
+	char *end;
+
+	if (!isdigit((unsigned char)v[0]))
+		return fail(err, size, "%s: expected a whole number, got '%s'",
+			    key, v);
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (*end)
+		return fail(err, size, "%s: expected a whole number, got '%s'",
+			    key, v);
+	if (errno == ERANGE || n < min || n > max)
+		return fail(err, size, "%s: %s is out of range (%u to %u)", key,
+			    v, min, max);
+	*out = (uint32_t)n;
+	return 0;
+}
+
+static int parse_path(const char *key, const char *v, char *out,
+		      size_t out_size, char *err, size_t size)
+{
+	if (v[0] != '/')
+		return fail(err, size, "%s: '%s' is not an absolute path", key,
+			    v);
+	if (strlen(v) >= out_size)
+		return fail(err, size, "%s: path longer than %zu characters",
+			    key, out_size - 1);
+	if (strstr(v, "/../") || !strcmp(v + strlen(v) - 3, "/.."))
+		return fail(err, size, "%s: '%s' contains '..'", key, v);
+	snprintf(out, out_size, "%s", v);
+	return 0;
+}
+
+static bool valid_ifname(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= IF_NAMESIZE || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return false;
+	/* What the kernel's dev_valid_name() refuses. */
+	return !strchr(name, '/') && !strchr(name, ':');
+}
+
+static int parse_interfaces(struct config *cfg, char *v, bool check_system,
+			    char *err, size_t size)
+{
+	char *save = NULL, *name;
+	int i;
+
+	if (!strcmp(v, "auto")) {
+		cfg->ifaces_auto = true;
+		cfg->n_ifaces = 0;
+		return 0;
+	}
+	cfg->ifaces_auto = false;
+	cfg->n_ifaces = 0;
+	for (name = strtok_r(v, " \t", &save); name;
+	     name = strtok_r(NULL, " \t", &save)) {
+		if (!strcmp(name, "auto"))
+			return fail(err, size,
+				    "interfaces: 'auto' cannot be combined "
+				    "with interface names");
+		if (!valid_ifname(name))
+			return fail(err, size,
+				    "interfaces: '%s' is not a valid "
+				    "interface name",
+				    name);
+		for (i = 0; i < cfg->n_ifaces; i++)
+			if (!strcmp(cfg->ifaces[i], name))
+				return fail(err, size,
+					    "interfaces: '%s' is listed twice",
+					    name);
+		if (cfg->n_ifaces == TCPLOG_MAX_IFACES)
+			return fail(err, size,
+				    "interfaces: more than %d interfaces",
+				    TCPLOG_MAX_IFACES);
+		if (check_system && if_nametoindex(name) == 0)
+			return fail(err, size,
+				    "interfaces: no interface named '%s'",
+				    name);
+		snprintf(cfg->ifaces[cfg->n_ifaces++], IF_NAMESIZE, "%.*s",
+			 IF_NAMESIZE - 1, name);
+	}
+	return 0;
+}
+
+static int parse_directions(struct config *cfg, char *v, char *err, size_t size)
+{
+	char *save = NULL, *word;
+	unsigned int dirs = 0, bit;
+
+	for (word = strtok_r(v, " \t", &save); word;
+	     word = strtok_r(NULL, " \t", &save)) {
+		if (!strcmp(word, "ingress"))
+			bit = DIR_INGRESS_BIT;
+		else if (!strcmp(word, "egress"))
+			bit = DIR_EGRESS_BIT;
+		else
+			return fail(err, size,
+				    "directions: expected ingress and/or "
+				    "egress, got '%s'",
+				    word);
+		if (dirs & bit)
+			return fail(err, size,
+				    "directions: '%s' is listed twice", word);
+		dirs |= bit;
+	}
+	if (!dirs)
+		return fail(err, size, "directions: empty");
+	cfg->directions = dirs;
+	return 0;
+}
+
+int config_set(struct config *cfg, const char *key, const char *value,
+	       bool check_system, char *err, size_t size)
+{
+	char v[MAX_LINE];
+
+	if (!*value)
+		return fail(err, size, "%s: empty value", key);
+	snprintf(v, sizeof(v), "%s", value);
+
+	if (!strcmp(key, "interfaces"))
+		return parse_interfaces(cfg, v, check_system, err, size);
+	if (!strcmp(key, "directions"))
+		return parse_directions(cfg, v, err, size);
+	if (!strcmp(key, "attach_mode")) {
+		if (!strcmp(v, "auto"))
+			cfg->attach_mode = ATTACH_AUTO;
+		else if (!strcmp(v, "tcx"))
+			cfg->attach_mode = ATTACH_TCX;
+		else if (!strcmp(v, "tc"))
+			cfg->attach_mode = ATTACH_TC;
+		else
+			return fail(err, size,
+				    "attach_mode: expected auto, tcx or tc, "
+				    "got '%s'",
+				    v);
+		return 0;
+	}
+	if (!strcmp(key, "max_connections"))
+		return parse_u32(key, v, 1, MAX_CONNECTIONS_LIMIT,
+				 &cfg->max_connections, err, size);
+	if (!strcmp(key, "idle_timeout"))
+		return parse_u32(key, v, 0, MAX_TIMEOUT, &cfg->idle_timeout,
+				 err, size);
+	if (!strcmp(key, "closed_timeout"))
+		return parse_u32(key, v, 0, MAX_TIMEOUT, &cfg->closed_timeout,
+				 err, size);
+	if (!strcmp(key, "keep_attached"))
+		return parse_bool(key, v, &cfg->keep_attached, err, size);
+	if (!strcmp(key, "log_closed"))
+		return parse_bool(key, v, &cfg->log_closed, err, size);
+	if (!strcmp(key, "socket"))
+		return parse_path(key, v, cfg->socket_path,
+				  sizeof(cfg->socket_path), err, size);
+	if (!strcmp(key, "pin_path"))
+		return parse_path(key, v, cfg->pin_path, sizeof(cfg->pin_path),
+				  err, size);
+	if (!strcmp(key, "socket_group")) {
+		if (strlen(v) >= sizeof(cfg->socket_group) || strchr(v, ' '))
+			return fail(err, size,
+				    "socket_group: '%s' is not a group name",
+				    v);
+		if (check_system && !getgrnam(v))
+			return fail(err, size, "socket_group: no group '%s'",
+				    v);
+		snprintf(cfg->socket_group, sizeof(cfg->socket_group), "%.*s",
+			 (int)sizeof(cfg->socket_group) - 1, v);
+		return 0;
+	}
+	return fail(err, size, "unknown key '%s'", key);
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+/* The known keys, to refuse a key given twice. */
+static const char *const keys[] = {
+	"interfaces",	"directions",	  "attach_mode",   "max_connections",
+	"idle_timeout", "closed_timeout", "keep_attached", "log_closed",
+	"socket",	"socket_group",	  "pin_path",
+};
+
+static int key_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i], key))
+			return (int)i;
+	return -1;
+}
+
+int config_load(const char *path, struct config *cfg, bool check_system,
+		char *err, size_t size)
+{
+	unsigned int seen_line[sizeof(keys) / sizeof(keys[0])] = { 0 };
+	unsigned int lineno = 0;
+	char *line = NULL, msg[512];
+	size_t cap = 0;
+	ssize_t len;
+	FILE *f;
+	int ret = 0, k;
+
+	config_defaults(cfg);
+	f = fopen(path, "re");
+	if (!f) {
+		ret = -errno;
+		snprintf(err, size, "%s: cannot open: %s", path,
+			 strerror(errno));
+		return ret;
+	}
+	while ((len = getline(&line, &cap, f)) >= 0) {
+		char *s, *eq, *key, *value, *hash;
+
+		lineno++;
+		if (len > MAX_LINE) {
+			ret = fail(err, size,
+				   "%s:%u: line longer than %d bytes", path,
+				   lineno, MAX_LINE);
+			break;
+		}
+		if (strlen(line) != (size_t)len) {
+			ret = fail(err, size, "%s:%u: NUL byte in line", path,
+				   lineno);
+			break;
+		}
+		/* A '#' starts a comment at the line start or after a blank. */
+		for (hash = line; (hash = strchr(hash, '#')); hash++)
+			if (hash == line || isspace((unsigned char)hash[-1])) {
+				*hash = '\0';
+				break;
+			}
+		s = trim(line);
+		if (!*s)
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			ret = fail(err, size, "%s:%u: expected 'key = value'",
+				   path, lineno);
+			break;
+		}
+		*eq = '\0';
+		key = trim(s);
+		value = trim(eq + 1);
+		k = key_index(key);
+		if (k >= 0 && seen_line[k]) {
+			ret = fail(err, size,
+				   "%s:%u: %s already set on line %u", path,
+				   lineno, key, seen_line[k]);
+			break;
+		}
+		if (config_set(cfg, key, value, check_system, msg,
+			       sizeof(msg))) {
+			ret = fail(err, size, "%s:%u: %s", path, lineno, msg);
+			break;
+		}
+		seen_line[k] = lineno;
+	}
+	if (!ret && ferror(f))
+		ret = fail(err, size, "%s: read error", path);
+	free(line);
+	fclose(f);
+	return ret;
+}

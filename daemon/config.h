@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * config.h - tcploggerd.conf: the keys of the contract, their defaults and
+ * validation. Errors are reported as "FILE:LINE: message".
+ */
+#ifndef TCPLOG_CONFIG_H_
+#define TCPLOG_CONFIG_H_
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#define TCPLOG_DEFAULT_CONFIG "/etc/tcplogger/tcploggerd.conf"
+#define TCPLOG_DEFAULT_SOCKET "/run/tcploggerd/tcploggerd.sock"
+#define TCPLOG_DEFAULT_PIN_PATH "/sys/fs/bpf/tcplogger"
+#define TCPLOG_DEFAULT_GROUP "tcplogger"
+#define TCPLOG_MAX_IFACES 64
+
+enum attach_mode {
+	ATTACH_AUTO = 0, /* TCX where the kernel has it, else tc */
+	ATTACH_TCX,
+	ATTACH_TC,
+};
+
+/* Bits of config.directions. */
+#define DIR_INGRESS_BIT 1u
+#define DIR_EGRESS_BIT 2u
+
+struct config {
+	bool ifaces_auto;
+	int n_ifaces;
+	char ifaces[TCPLOG_MAX_IFACES][IF_NAMESIZE];
+	unsigned int directions;
+	enum attach_mode attach_mode;
+	uint32_t max_connections;
+	uint32_t idle_timeout; /* seconds, 0 = never */
+	uint32_t closed_timeout; /* seconds */
+	bool keep_attached;
+	bool log_closed;
+	char socket_path[108]; /* sizeof(sun_path) */
+	char socket_group[64];
+	char pin_path[256];
+};
+
+void config_defaults(struct config *cfg);
+
+/*
+ * Parses @path into @cfg (which starts from the defaults). On an error,
+ * writes "PATH:LINE: message" into @err and returns -EINVAL (or the errno
+ * of opening the file). With @check_system, also checks what the system
+ * must provide: named interfaces and the socket group exist.
+ */
+int config_load(const char *path, struct config *cfg, bool check_system,
+		char *err, size_t err_size);
+
+/* Parses one "key = value" pair; the message is without a location. */
+int config_set(struct config *cfg, const char *key, const char *value,
+	       bool check_system, char *err, size_t err_size);
+
+const char *config_attach_mode_name(enum attach_mode mode);
+
+#endif /* TCPLOG_CONFIG_H_ */

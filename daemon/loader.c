@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* loader.c - load the BPF object; adopt or create the pinned maps. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "loader.h"
+#include "log.h"
+#include "tcplogger.h"
+#include "tcplogger.skel.h"
+
+/* Counts the entries of a hash map (for the log when dropping one). */
+static long count_entries(int fd, __u32 key_size)
+{
+	unsigned char key[64], next[64];
+	void *prev = NULL;
+	long n = 0;
+
+	if (key_size > sizeof(key))
+		return -1;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Adopts the map pinned at @path if it matches what the object expects
+ * (type, key and value size, capacity); otherwise removes the pin and
+ * logs what is dropped. Returns 1 if adopted, 0 if not, or -errno.
+ */
+static int adopt_map(struct bpf_map *map, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	const char *why = NULL;
+	int fd, err;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		err = -errno;
+		log_err("Cannot open the pinned map %s: %s", path,
+			strerror(errno));
+		return err;
+	}
+	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	if (info.type != bpf_map__type(map))
+		why = "map type differs";
+	else if (info.key_size != bpf_map__key_size(map) ||
+		 info.value_size != bpf_map__value_size(map))
+		why = "key or value layout differs";
+	else if (info.max_entries != bpf_map__max_entries(map))
+		why = "capacity (max_connections) differs";
+	if (why) {
+		long n = info.type == BPF_MAP_TYPE_HASH ?
+				 count_entries(fd, info.key_size) :
+				 -1;
+
+		if (n >= 0)
+			log_warn("Replacing the pinned map %s: %s (%u -> %u "
+				 "entries); dropping %ld entries and their "
+				 "counts",
+				 path, why, info.max_entries,
+				 bpf_map__max_entries(map), n);
+		else
+			log_warn("Replacing the pinned map %s: %s", path, why);
+		close(fd);
+		if (unlink(path))
+			return -errno;
+		return 0;
+	}
+	err = bpf_map__reuse_fd(map, fd);
+	close(fd); /* reuse_fd dups it */
+	return err ? err : 1;
+}
+
+int loader_load(struct loader *l, const struct config *cfg,
+		const struct pins *p)
+{
+	struct {
+		struct bpf_map *map;
+		const char *name;
+		int adopted;
+	} maps[2];
+	char path[400];
+	int i, err;
+
+	memset(l, 0, sizeof(*l));
+	l->skel = tcplogger__open();
+	if (!l->skel) {
+		err = -errno;
+		log_err("Cannot open the BPF object: %s", strerror(errno));
+		return err;
+	}
+	err = bpf_map__set_max_entries(l->skel->maps.tcplog_conns,
+				       cfg->max_connections);
+	if (err)
+		goto fail;
+
+	maps[0].map = l->skel->maps.tcplog_conns;
+	maps[0].name = "conns";
+	maps[1].map = l->skel->maps.tcplog_percpu;
+	maps[1].name = "percpu";
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
+		maps[i].adopted = adopt_map(maps[i].map, path);
+		if (maps[i].adopted < 0) {
+			err = maps[i].adopted;
+			goto fail;
+		}
+	}
+
+	err = tcplogger__load(l->skel);
+	if (err) {
+		log_err("Cannot load the BPF programs: %s%s", strerror(-err),
+			err == -EPERM ? " (needs CAP_BPF and CAP_NET_ADMIN; "
+					"with a locked memory limit, raise "
+					"RLIMIT_MEMLOCK)" :
+					"");
+		goto fail;
+	}
+	for (i = 0; i < 2; i++) {
+		if (maps[i].adopted)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
+		if (bpf_obj_pin(bpf_map__fd(maps[i].map), path)) {
+			err = -errno;
+			log_err("Cannot pin %s: %s", path, strerror(errno));
+			goto fail;
+		}
+	}
+	l->adopted = maps[0].adopted > 0;
+	if (l->adopted)
+		log_info("Adopted the pinned maps in %s: counters continue",
+			 p->dir);
+	else
+		log_info("Created the maps in %s (capacity %u connections)",
+			 p->dir, cfg->max_connections);
+	return 0;
+fail:
+	tcplogger__destroy(l->skel);
+	l->skel = NULL;
+	return err;
+}
+
+void loader_close(struct loader *l)
+{
+	tcplogger__destroy(l->skel);
+	l->skel = NULL;
+}
+
+int loader_prog_fd(const struct loader *l, int direction)
+{
+	return bpf_program__fd(direction == TCPLOG_DIR_EGRESS ?
+				       l->skel->progs.tcplog_egress :
+				       l->skel->progs.tcplog_ingress);
+}
+
+int loader_conns_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.tcplog_conns);
+}
+
+int loader_percpu_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.tcplog_percpu);
+}

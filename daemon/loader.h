@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * loader.h - loading the BPF object and adopting the pinned maps, so that
+ * a restarted (or upgraded) daemon goes on counting in the same maps.
+ */
+#ifndef TCPLOG_LOADER_H
+#define TCPLOG_LOADER_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "pins.h"
+
+struct tcplogger;
+
+struct loader {
+	struct tcplogger *skel;
+	bool adopted; /* the maps were pinned before: counters continue */
+};
+
+/*
+ * Opens the skeleton, reuses compatible pinned maps (dropping, with a log
+ * line, incompatible ones), loads the programs and pins the maps.
+ */
+int loader_load(struct loader *l, const struct config *cfg,
+		const struct pins *p);
+void loader_close(struct loader *l);
+
+int loader_prog_fd(const struct loader *l, int direction);
+int loader_conns_fd(const struct loader *l);
+int loader_percpu_fd(const struct loader *l);
+
+#endif /* TCPLOG_LOADER_H */

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * main.c - tcploggerd: command line, start-up and shut-down.
+ *
+ * Runs in the foreground (systemd Type=notify): no fork, no PID file.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/capability.h>
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "netlink.h"
+#include "tcplog_config.h"
+#include "tcplogger.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: tcploggerd [OPTIONS]\n"
+		"Per-connection TCP accounting at the TC hook.\n\n"
+		"  -c, --config FILE   configuration file (default %s)\n"
+		"      --check-config  validate the configuration and exit\n"
+		"      --detach        remove every attachment and pin this "
+		"daemon made, and exit\n"
+		"  -v, --verbose       debug messages, libbpf's included\n"
+		"  -h, --help          this help\n"
+		"      --version       print the version\n",
+		TCPLOG_DEFAULT_CONFIG);
+}
+
+static bool has_cap(const struct __user_cap_data_struct *data, int cap)
+{
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/* Names the first missing capability, so the message says what to grant. */
+static int check_capabilities(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -errno;
+	if (!has_cap(data, CAP_BPF) && !has_cap(data, CAP_SYS_ADMIN)) {
+		log_err("Missing capability CAP_BPF (or CAP_SYS_ADMIN): "
+			"needed to load BPF programs and maps");
+		return -EPERM;
+	}
+	if (!has_cap(data, CAP_NET_ADMIN)) {
+		log_err("Missing capability CAP_NET_ADMIN: needed to attach "
+			"to an interface's TC hook");
+		return -EPERM;
+	}
+	if (!has_cap(data, CAP_PERFMON) && !has_cap(data, CAP_SYS_ADMIN))
+		log_warn("Missing capability CAP_PERFMON: some kernels refuse "
+			 "to load the program without it");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_CHECK = 256, OPT_DETACH, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, OPT_CHECK },
+		{ "detach", no_argument, NULL, OPT_DETACH },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{}
+	};
+	static struct daemon d = { .netlink_fd = -1 };
+	bool check_only = false, detach = false, verbose = false;
+	char err[600], status[1024];
+	int opt, ret;
+
+	sigset_t mask;
+
+	daemon_signal_mask(&mask);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d.config_path = TCPLOG_DEFAULT_CONFIG;
+	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case OPT_CHECK:
+			check_only = true;
+			break;
+		case OPT_DETACH:
+			detach = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case OPT_VERSION:
+			printf("tcploggerd %s (BPF ABI %d, libbpf %s)\n",
+			       TCPLOG_VERSION, TCPLOG_ABI_VERSION,
+			       libbpf_version_string());
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tcploggerd: unexpected argument '%s'\n",
+			argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init(verbose ? LOG_DEBUG : LOG_INFO);
+
+	/*
+	 * Everything about the configuration before touching the kernel.
+	 * Detaching needs no interface to exist (it may be gone already).
+	 */
+	if (config_load(d.config_path, &d.cfg, !detach, err, sizeof(err))) {
+		log_err("%s", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", d.config_path);
+		return 0;
+	}
+	if (check_capabilities())
+		return 1;
+
+	ret = pins_open(&d.pins, d.cfg.pin_path);
+	if (ret)
+		return 1;
+	if (detach) {
+		ret = attach_remove_all(&d.pins);
+		pins_remove_layout(&d.pins);
+		log_notice("Detached %d attachments and removed the pins in %s",
+			   ret < 0 ? 0 : ret, d.cfg.pin_path);
+		pins_close(&d.pins);
+		return ret < 0 ? 1 : 0;
+	}
+	pins_remove_other_layouts(&d.pins);
+
+	ret = loader_load(&d.loader, &d.cfg, &d.pins);
+	if (ret)
+		goto out;
+	/* Subscribe before attaching, so no interface event is missed. */
+	d.netlink_fd = nl_monitor_open();
+	if (d.netlink_fd < 0)
+		log_warn("Cannot watch interfaces (rtnetlink): %s; interfaces "
+			 "that come back later are attached every 10 s",
+			 strerror(-d.netlink_fd));
+	ret = daemon_reconcile(&d);
+	if (ret)
+		goto out;
+	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
+		d.watchdog_usec = 0;
+
+	daemon_status(&d, status, sizeof(status));
+	log_notice("Started: %s", status);
+	sd_notifyf(0, "READY=1\nSTATUS=%s", status);
+
+	ret = daemon_run(&d);
+
+	sd_notify(0, "STOPPING=1");
+	if (!d.cfg.keep_attached) {
+		daemon_detach_all(&d);
+		pins_remove_layout(&d.pins);
+		log_notice("Stopped; detached and removed the pins "
+			   "(keep_attached = no)");
+	} else {
+		log_notice("Stopped; the program keeps counting "
+			   "(keep_attached = yes)");
+	}
+out:
+	if (d.netlink_fd >= 0)
+		close(d.netlink_fd);
+	loader_close(&d.loader);
+	pins_close(&d.pins);
+	return ret ? 1 : 0;
+}

@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+# shellcheck shell=bash
+#
+# lib.sh - the end-to-end test kit: two network namespaces joined by a veth
+# pair, the real daemon in one of them, packet captures as ground truth,
+# and a cleanup trap that removes everything even when a test fails.
+#
+# Test traffic stays between the namespaces this file creates, on
+# 198.18.0.0/30 and fd00::/64.
+
+E2E_ID=$$
+NS_A=tlA$E2E_ID
+NS_B=tlB$E2E_ID
+ADDR4_A=198.18.0.1
+ADDR4_B=198.18.0.2
+ADDR6_A=fd00::1
+ADDR6_B=fd00::2
+PIN=/sys/fs/bpf/tltest$E2E_ID
+WORK=$(mktemp -d /tmp/tcplog-e2e.XXXXXX)
+CONF=$WORK/tcploggerd.conf
+DLOG=$WORK/daemon.log
+DPID=
+CAP_PIDS=()
+BG_PIDS=()
+
+passed=0
+failed=0
+current=
+current_failed=0
+
+# ---- reporting ----------------------------------------------------------------
+
+say() { printf '    %s\n' "$*"; }
+
+# Also leaves a mark in a file, so a failure inside a subshell counts.
+fail() {
+	printf '    FAIL: %s\n' "$*"
+	current_failed=1
+	: >"$WORK/failed"
+}
+
+skip_all() {
+	echo "SKIP: $*"
+	if [ "${TCPLOGGER_NO_SKIP:-}" = 1 ]; then
+		echo "TCPLOGGER_NO_SKIP=1: a skipped test is a failure"
+		exit 1
+	fi
+	exit 77
+}
+
+run_test() {
+	current=$1
+	current_failed=0
+	rm -f "$WORK/failed"
+	echo "# $current"
+	"$1"
+	[ -e "$WORK/failed" ] && current_failed=1
+	stop_daemon KILL
+	# Any daemon a test started and lost track of.
+	pkill -KILL -f -- "--config $CONF" 2>/dev/null
+	stop_captures
+	stop_background
+	nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	if [ "$current_failed" = 0 ]; then
+		passed=$((passed + 1))
+		echo "ok $((passed + failed)) - $current"
+	else
+		failed=$((failed + 1))
+		echo "not ok $((passed + failed)) - $current"
+		echo "    daemon log:"
+		sed 's/^/      /' "$DLOG" 2>/dev/null | tail -n 30
+	fi
+	: >"$DLOG"
+}
+
+finish() {
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ]
+}
+
+# ---- prerequisites and cleanup --------------------------------------------------
+
+e2e_require() {
+	[ "$(id -u)" = 0 ] || skip_all "end-to-end tests need root (namespaces, BPF)"
+	local tool
+	for tool in ip nsenter dumpcap tshark nc ethtool tc bpftool; do
+		command -v "$tool" >/dev/null 2>&1 ||
+			skip_all "missing tool: $tool (scripts/install-deps.sh installs it)"
+	done
+	if ! mountpoint -q /sys/fs/bpf; then
+		mount -t bpf bpf /sys/fs/bpf ||
+			skip_all "cannot mount bpffs on /sys/fs/bpf"
+	fi
+}
+
+stop_background() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do
+		kill "$pid" 2>/dev/null
+	done
+	for pid in "${BG_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	BG_PIDS=()
+}
+
+cleanup() {
+	stop_daemon KILL
+	pkill -KILL -f -- "--config $CONF" 2>/dev/null
+	stop_captures
+	stop_background
+	[ -f "$CONF" ] && nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	rm -rf "$PIN" "$PIN-foreign" "$PIN-bad"
+	ip netns del "$NS_A" 2>/dev/null
+	ip netns del "$NS_B" 2>/dev/null
+	rm -rf "$WORK"
+}
+
+# ---- the network -------------------------------------------------------------------
+
+make_veth() {
+	ip link add vA netns "$NS_A" type veth peer name vB netns "$NS_B"
+	ip -n "$NS_A" addr add $ADDR4_A/30 dev vA
+	ip -n "$NS_B" addr add $ADDR4_B/30 dev vB
+	ip -n "$NS_A" addr add $ADDR6_A/64 dev vA nodad
+	ip -n "$NS_B" addr add $ADDR6_B/64 dev vB nodad
+	ip -n "$NS_A" link set vA up
+	ip -n "$NS_B" link set vB up
+}
+
+setup_net() {
+	ip netns add "$NS_A"
+	ip netns add "$NS_B"
+	ip -n "$NS_A" link set lo up
+	ip -n "$NS_B" link set lo up
+	make_veth
+}
+
+in_a() { ip netns exec "$NS_A" "$@"; }
+in_b() { ip netns exec "$NS_B" "$@"; }
+# In namespace B, but with the host's bpffs (ip netns exec remounts /sys).
+nsb() { nsenter --net=/run/netns/"$NS_B" "$@"; }
+
+# ---- the daemon ---------------------------------------------------------------------
+
+# write_conf KEY=VALUE...: a config for vB with a private pin path.
+write_conf() {
+	{
+		echo "interfaces = vB"
+		echo "pin_path = $PIN"
+		local kv
+		for kv in "$@"; do
+			echo "${kv%%=*} = ${kv#*=}"
+		done
+	} >"$CONF"
+}
+
+# start_daemon [BINARY]: runs it in namespace B (keeping the host's bpffs)
+# and waits until it says it started.
+start_daemon() {
+	local bin=${1:-$TCPLOGGERD} i
+	# nsenter execs the daemon: $! is the daemon itself, for signals.
+	nsenter --net=/run/netns/"$NS_B" "$bin" --config "$CONF" >>"$DLOG" 2>&1 &
+	DPID=$!
+	for i in $(seq 100); do
+		grep -q 'Started:' "$DLOG" 2>/dev/null && return 0
+		kill -0 "$DPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "the daemon did not start"
+	return 1
+}
+
+# stop_daemon [SIGNAL]: default TERM; waits for the exit.
+stop_daemon() {
+	[ -n "$DPID" ] || return 0
+	kill -"${1:-TERM}" "$DPID" 2>/dev/null
+	wait "$DPID" 2>/dev/null
+	DAEMON_STATUS=$?
+	DPID=
+}
+
+# Counts our entries: DIR FAMILY SRC SPORT DST DPORT BYTES IP_BYTES PACKETS
+# SEGMENTS FLAGS, one line each.
+our_entries() { "$DUMPMAP" "$PIN/v1"; }
+our_stat() { "$DUMPMAP" --stats "$PIN/v1" | awk -v k="$1" '$1 == k { print $2 }'; }
+
+# ---- traffic ---------------------------------------------------------------------------
+
+# wait_listen PORT: until namespace B listens on PORT.
+wait_listen() {
+	local i
+	for i in $(seq 100); do
+		in_b ss -ltnH "sport = :$1" | grep -q . && return 0
+		sleep 0.02
+	done
+	fail "nothing listens on port $1"
+}
+
+# flow ADDR PORT BYTES: sends exactly BYTES from A to B's ADDR:PORT over a
+# fresh connection and waits until both sides closed it.
+flow() {
+	local addr=$1 port=$2 bytes=$3
+	in_b timeout 30 nc -l "$addr" "$port" >/dev/null &
+	local srv=$!
+	wait_listen "$port"
+	head -c "$bytes" /dev/zero | in_a timeout 30 nc -N "$addr" "$port"
+	wait "$srv"
+}
+
+# slow_flow ADDR PORT CHUNKS: CHUNKS x 2000 bytes, one chunk every 5 ms.
+slow_flow() {
+	local addr=$1 port=$2 chunks=$3
+	in_b timeout 60 nc -l "$addr" "$port" >/dev/null &
+	local srv=$!
+	wait_listen "$port"
+	for _ in $(seq "$chunks"); do
+		head -c 2000 /dev/zero
+		sleep 0.005
+	done | in_a timeout 60 nc -N "$addr" "$port"
+	wait "$srv"
+}
+
+# ---- ground truth: packet captures --------------------------------------------------------
+
+# capture_start NS IFACE FILE: dumpcap on IFACE in NS, TCP only.
+capture_start() {
+	local ns=$1 ifc=$2 file=$3 i
+	ip netns exec "$ns" dumpcap -q -i "$ifc" -s 128 -f tcp -w "$file" \
+		2>"$file.log" &
+	CAP_PIDS+=($!)
+	for i in $(seq 100); do
+		grep -q 'Capturing on' "$file.log" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "dumpcap did not start: $(cat "$file.log")"
+}
+
+# Stops every capture cleanly (SIGINT) and waits until the files are whole.
+stop_captures() {
+	local pid
+	sleep 0.3 # let the last packets of closed connections arrive
+	for pid in "${CAP_PIDS[@]}"; do
+		kill -INT "$pid" 2>/dev/null
+	done
+	for pid in "${CAP_PIDS[@]}"; do
+		wait "$pid" 2>/dev/null
+	done
+	CAP_PIDS=()
+}
+
+# capture_flows FILE: per flow "SRC SPORT DST DPORT PACKETS BYTES IP_BYTES",
+# summed from every frame: frame.len (L2 included) and the IP length.
+capture_flows() {
+	tshark -r "$1" -T fields -E separator='|' -e ip.src -e ipv6.src \
+		-e tcp.srcport -e ip.dst -e ipv6.dst -e tcp.dstport \
+		-e frame.len -e ip.len -e ipv6.plen 2>/dev/null |
+		awk -F'|' '{
+			src = $1 != "" ? $1 : $2; dst = $4 != "" ? $4 : $5
+			iplen = $8 != "" ? $8 : $9 + 40
+			k = src " " $3 " " dst " " $6
+			p[k]++; b[k] += $7; ip[k] += iplen
+		} END { for (k in p) print k, p[k], b[k], ip[k] }' | sort
+}
+
+# capture_frames FILE: number of TCP frames in the capture.
+capture_frames() { tshark -r "$1" 2>/dev/null | wc -l; }
+
+# ours_as_flows DIR: our entries of one direction in capture_flows' format.
+ours_as_flows() {
+	our_entries | awk -v d="$1" '$1 == d { print $3, $4, $5, $6, $9, $7, $8 }' | sort
+}
+
+# expect_same_flows FILE DIR HOST: our DIR entries equal the capture's
+# flows whose destination (ingress) or source (egress) is HOST.
+expect_same_flows() {
+	local file=$1 dir=$2 host=$3 want got
+	if [ "$dir" = ingress ]; then
+		want=$(capture_flows "$file" | awk -v h="$host" '$3 == h')
+	else
+		want=$(capture_flows "$file" | awk -v h="$host" '$1 == h')
+	fi
+	got=$(ours_as_flows "$dir" | awk -v h="$host" -v d="$dir" \
+		'(d == "ingress" && $3 == h) || (d == "egress" && $1 == h)')
+	if [ -z "$want" ]; then
+		fail "the capture has no $dir flow for $host"
+	elif [ "$want" != "$got" ]; then
+		fail "$dir counts differ from the capture"
+		say "capture (src sport dst dport packets bytes ip_bytes):"
+		printf '%s\n' "$want" | sed 's/^/      /'
+		say "tcploggerd:"
+		printf '%s\n' "$got" | sed 's/^/      /'
+	else
+		say "$dir: $(printf '%s\n' "$want" | wc -l) flows equal the capture"
+	fi
+}
+
+# expect_eq WHAT GOT WANT
+expect_eq() {
+	if [ "$2" != "$3" ]; then
+		fail "$1: got '$2', want '$3'"
+	fi
+}

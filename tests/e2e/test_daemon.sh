@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# test_daemon.sh - tcploggerd end to end: real traffic between two network
+# namespaces, counts compared with packet captures of the same interface.
+#
+#   test_daemon.sh TCPLOGGERD TCPLOGGERD_UPGRADE DUMPMAP FOREIGN [TEST...]
+#
+# TCPLOGGERD_UPGRADE is the daemon built with a different program (the
+# copying parser forced on), for the upgrade test; DUMPMAP reads the pinned
+# maps; FOREIGN puts somebody else's program on a hook.
+set -u
+
+TCPLOGGERD=$1
+TCPLOGGERD_UPGRADE=$2
+DUMPMAP=$3
+FOREIGN=$4
+shift 4
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+# 1. Several flows of exact sizes at once, IPv4 and IPv6, both directions.
+test_exact_flows() {
+	write_conf "directions=ingress egress"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5001 1000000 &
+	BG_PIDS+=($!)
+	flow $ADDR4_B 5002 12345 &
+	BG_PIDS+=($!)
+	flow $ADDR6_B 5003 777777 &
+	BG_PIDS+=($!)
+	flow $ADDR6_B 5004 1 &
+	BG_PIDS+=($!)
+	wait "${BG_PIDS[@]}"
+	BG_PIDS=()
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR6_B
+	expect_same_flows "$WORK/b.pcapng" egress $ADDR4_B
+	expect_same_flows "$WORK/b.pcapng" egress $ADDR6_B
+	# Every TCP frame through vB was counted in exactly one entry.
+	expect_eq "counted packets" "$(our_stat counted)" \
+		"$(capture_frames "$WORK/b.pcapng")"
+	expect_eq "failed inserts" "$(our_stat insert_failed_full)" 0
+}
+
+# 1b. Segments: with the sender's offloads off, every packet is one segment,
+# and our segments equal the frames the sender put on the wire.
+test_segments() {
+	write_conf
+	in_a ethtool -K vA tso off gso off >/dev/null
+	start_daemon || return
+	capture_start "$NS_A" vA "$WORK/a.pcapng"
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5011 300000
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	local sent segs
+	sent=$(capture_flows "$WORK/a.pcapng" |
+		awk -v h=$ADDR4_B '$3 == h { print $5 }')
+	segs=$(our_entries | awk -v h=$ADDR4_B '$1 == "ingress" && $5 == h { print $10 }')
+	expect_eq "segments against the sender's frames" "$segs" "$sent"
+	say "segments $segs = sender frames $sent"
+	in_a ethtool -K vA tso on gso on >/dev/null
+}
+
+# restart SIGNAL [BINARY]: stops the daemon with SIGNAL and starts BINARY;
+# RESTART_MS is the time from the signal to the new daemon's READY.
+restart() {
+	local sig=$1 bin=${2:-$TCPLOGGERD} t0
+	t0=$(date +%s%N)
+	stop_daemon "$sig"
+	cat "$DLOG" >>"$DLOG.prev"
+	: >"$DLOG"
+	start_daemon "$bin" || return 1
+	RESTART_MS=$((($(date +%s%N) - t0) / 1000000))
+}
+
+# 2. Restarts while a flow runs: SIGTERM then start, SIGKILL then start.
+test_restart_under_load() {
+	write_conf "directions=ingress egress"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	slow_flow $ADDR4_B 5021 600 &
+	BG_PIDS+=($!)
+	sleep 1
+	local term kill
+	restart TERM || return
+	term=$RESTART_MS
+	grep -q 'Adopted the pinned maps' "$DLOG" ||
+		fail "the daemon restarted after SIGTERM did not adopt the maps"
+	sleep 1
+	restart KILL || return
+	kill=$RESTART_MS
+	wait "${BG_PIDS[@]}"
+	BG_PIDS=()
+	stop_captures
+	grep -q 'Adopted the pinned maps' "$DLOG" ||
+		fail "the daemon restarted after SIGKILL did not adopt the maps"
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	expect_same_flows "$WORK/b.pcapng" egress $ADDR4_B
+	say "restart gaps (signal to READY): SIGTERM ${term} ms, SIGKILL ${kill} ms"
+}
+
+prog_ids() { bpftool prog show 2>/dev/null | awk -F: '/name tcplog_ingress/ { print $1 }' | sort; }
+
+# 3. Upgrade: restart with a different program; the counters continue.
+test_upgrade() {
+	write_conf
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5031 200000
+	local before after x1 x2
+	before=$(prog_ids)
+	x1=$(bpftool prog dump xlated id "$before" 2>/dev/null | md5sum)
+	restart TERM "$TCPLOGGERD_UPGRADE" || return
+	after=$(prog_ids)
+	x2=$(bpftool prog dump xlated id "$after" 2>/dev/null | md5sum)
+	flow $ADDR4_B 5032 300000
+	stop_captures
+	grep -q 'Adopted and updated ingress' "$DLOG" ||
+		fail "the new daemon did not update the attachment"
+	[ -n "$before" ] && [ -n "$after" ] && [ "$before" != "$after" ] ||
+		fail "program ids before '$before' and after '$after'"
+	[ "$x1" != "$x2" ] || fail "the upgrade program is not different"
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	say "program $before replaced by $after in place"
+}
+
+# 4. A foreign program on the hook keeps running and survives our stop and
+# --detach, in both attach modes.
+foreign_case() {
+	local mode=$1
+	nsb "$FOREIGN" attach "$mode" vB ingress "$PIN-foreign" ||
+		{ fail "cannot attach the foreign program"; return; }
+	write_conf "attach_mode=$mode"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5041 100000
+	stop_daemon TERM
+	flow $ADDR4_B 5042 50000 # counted while the daemon is stopped
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	local n1 n2
+	n1=$("$FOREIGN" count "$PIN-foreign")
+	[ "$n1" -gt 0 ] || fail "the foreign program saw no packet"
+	nsb "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1 ||
+		fail "--detach failed"
+	[ ! -e "$PIN/v1" ] || fail "pins left after --detach: $(ls -R "$PIN")"
+	flow $ADDR4_B 5043 1000
+	n2=$("$FOREIGN" count "$PIN-foreign")
+	[ "$n2" -gt "$n1" ] || fail "the foreign program stopped running ($n1 -> $n2)"
+	if [ "$mode" = tc ]; then
+		in_b tc filter show dev vB ingress | grep -q 'pref 50 ' ||
+			fail "the foreign filter is gone"
+		in_b tc filter show dev vB ingress | grep -q 'pref 1 ' &&
+			fail "our filter is still there"
+		in_b tc qdisc show dev vB | grep -q clsact ||
+			fail "the clsact qdisc (not ours) was removed"
+	fi
+	[ -z "$(prog_ids)" ] || fail "our program is still loaded: $(prog_ids)"
+	nsb "$FOREIGN" detach "$mode" vB ingress "$PIN-foreign"
+	rm -rf "$PIN-foreign"
+	say "foreign program saw $n1 then $n2 packets"
+}
+
+test_foreign_tcx() { foreign_case tcx; }
+test_foreign_tc() { foreign_case tc; }
+
+# tc mode alone: the clsact qdisc we created goes with --detach.
+test_tc_own_qdisc() {
+	# The foreign test's helper leaves its clsact qdisc: start without one.
+	in_b tc qdisc del dev vB clsact 2>/dev/null
+	write_conf "attach_mode=tc" "directions=ingress egress"
+	start_daemon || return
+	in_b tc qdisc show dev vB | grep -q clsact || fail "no clsact qdisc"
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR6_B 5051 70000
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR6_B
+	expect_same_flows "$WORK/b.pcapng" egress $ADDR6_B
+	stop_daemon TERM
+	nsb "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1
+	in_b tc qdisc show dev vB | grep -q clsact &&
+		fail "our clsact qdisc was left behind"
+	true
+}
+
+# 5. The interface is deleted and recreated while the daemon runs.
+test_iface_recreate() {
+	write_conf
+	start_daemon || return
+	ip -n "$NS_B" link del vB
+	local t0 i
+	for i in $(seq 40); do
+		grep -q 'disappeared' "$DLOG" && break
+		sleep 0.05
+	done
+	grep -q 'Interface vB .* disappeared' "$DLOG" ||
+		fail "no log line for the vanished interface"
+	t0=$(date +%s%N)
+	make_veth
+	for i in $(seq 40); do
+		[ "$(grep -c 'Attached ingress to vB' "$DLOG")" -ge 2 ] && break
+		sleep 0.025
+	done
+	local ms=$((($(date +%s%N) - t0) / 1000000))
+	[ "$(grep -c 'Attached ingress to vB' "$DLOG")" -ge 2 ] ||
+		fail "not re-attached within a second"
+	[ "$ms" -le 1000 ] || fail "re-attached after $ms ms"
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5061 123456
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	say "re-attached ${ms} ms after the interface came back"
+}
+
+# SIGHUP: a new direction is attached, the counters stay.
+test_reload() {
+	write_conf
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5071 10000
+	write_conf "directions=ingress egress"
+	kill -HUP "$DPID"
+	local i
+	for i in $(seq 40); do
+		grep -q 'Attached egress to vB' "$DLOG" && break
+		sleep 0.05
+	done
+	grep -q 'Attached egress to vB' "$DLOG" || fail "egress not attached on SIGHUP"
+	flow $ADDR4_B 5072 20000
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	[ "$(our_entries | grep -c '^egress')" -ge 1 ] || fail "no egress entries"
+}
+
+# keep_attached = no: stopping removes the program and every pin.
+test_keep_attached_no() {
+	write_conf "keep_attached=no" "directions=ingress egress"
+	start_daemon || return
+	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "no link pin"
+	stop_daemon TERM
+	expect_eq "exit status" "$DAEMON_STATUS" 0
+	[ ! -e "$PIN/v1" ] || fail "pins left: $(ls -R "$PIN")"
+	[ -z "$(prog_ids)" ] || fail "the program is still loaded"
+}
+
+# One daemon per pin path.
+test_second_instance() {
+	write_conf
+	start_daemon || return
+	local out
+	out=$(nsb "$TCPLOGGERD" --config "$CONF" 2>&1)
+	local rc=$?
+	[ "$rc" != 0 ] || fail "a second daemon on the same pin path started"
+	case $out in
+	*"Another tcploggerd is running on $PIN"*) ;;
+	*) fail "unclear message: $out" ;;
+	esac
+}
+
+# 6. Bad configurations: FILE:LINE: message and a non-zero exit, before the
+# kernel is touched (no pins appear).
+test_bad_configs() {
+	local bad=$WORK/bad.conf line
+	while IFS='|' read -r text lineno msg; do
+		printf "pin_path = $PIN-bad\n$text\n" >"$bad"
+		for mode in --check-config start; do
+			local args=(--config "$bad")
+			[ "$mode" = --check-config ] && args+=(--check-config)
+			out=$(nsb "$TCPLOGGERD" "${args[@]}" 2>&1)
+			rc=$?
+			[ "$rc" != 0 ] || fail "'$text' ($mode) exited 0"
+			case $out in
+			*"$bad:$lineno: $msg"*) ;;
+			*) fail "'$text' ($mode): got '$out', want '$bad:$lineno: $msg'" ;;
+			esac
+		done
+	done <<'EOF'
+bogus_key = 1|2|unknown key 'bogus_key'
+max_connections = lots|2|max_connections: expected a whole number, got 'lots'
+attach_mode = xdp|2|attach_mode: expected auto, tcx or tc, got 'xdp'
+directions = sideways|2|directions: expected ingress and/or egress, got 'sideways'
+interfaces = vB tlnosuch0|2|interfaces: no interface named 'tlnosuch0'
+keep_attached = perhaps|2|keep_attached: expected yes or no, got 'perhaps'
+socket_group = tlnosuchgroup|2|socket_group: no group 'tlnosuchgroup'
+idle_timeout =|2|idle_timeout: empty value
+EOF
+	[ ! -e "$PIN-bad" ] || fail "a bad configuration touched bpffs"
+	write_conf
+	out=$(nsb "$TCPLOGGERD" --config "$CONF" --check-config 2>&1)
+	expect_eq "a good configuration" "$out" "$CONF: configuration OK"
+}
+
+main() {
+	e2e_require
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	setup_net
+	local tests=("$@")
+	[ ${#tests[@]} -gt 0 ] || tests=(test_bad_configs test_exact_flows
+		test_segments test_restart_under_load test_upgrade
+		test_foreign_tcx test_foreign_tc test_tc_own_qdisc
+		test_iface_recreate test_reload test_keep_attached_no
+		test_second_instance)
+	for t in "${tests[@]}"; do
+		run_test "$t"
+	done
+	finish
+}
+
+main "$@"

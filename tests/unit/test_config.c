@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* test_config.c - unit tests of the tcploggerd.conf parser. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "testlib.h"
+
+static char path[64];
+
+/* Writes @text to a temporary file and parses it (no system checks). */
+static int load_text(const char *text, struct config *cfg, char *err,
+		     size_t size)
+{
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/tcplog-conf-XXXXXX");
+	f = fdopen(mkstemp(path), "w");
+	fputs(text, f);
+	fclose(f);
+	err[0] = '\0';
+	int ret = config_load(path, cfg, false, err, size);
+
+	unlink(path);
+	return ret;
+}
+
+/* The text must fail with "PATH:LINE: " followed by @msg. */
+static void bad(const char *text, int line, const char *msg)
+{
+	struct config cfg;
+	char err[600], want[700];
+	int ret = load_text(text, &cfg, err, sizeof(err));
+
+	snprintf(want, sizeof(want), "%s:%d: %s", path, line, msg);
+	TL_EQ_INT(ret, -EINVAL);
+	TL_EQ_STR(err, want);
+}
+
+static void test_defaults(void)
+{
+	struct config cfg;
+	char err[600];
+
+	TL_EQ_INT(load_text("# nothing set\n\n   \n", &cfg, err, sizeof(err)),
+		  0);
+	TL_CHECK(cfg.ifaces_auto, "interfaces default to auto");
+	TL_EQ_INT(cfg.directions, DIR_INGRESS_BIT);
+	TL_EQ_INT(cfg.attach_mode, ATTACH_AUTO);
+	TL_EQ_U64(cfg.max_connections, 262144);
+	TL_EQ_U64(cfg.idle_timeout, 300);
+	TL_EQ_U64(cfg.closed_timeout, 30);
+	TL_CHECK(cfg.keep_attached && cfg.log_closed, "yes by default");
+	TL_EQ_STR(cfg.socket_path, "/run/tcploggerd/tcploggerd.sock");
+	TL_EQ_STR(cfg.socket_group, "tcplogger");
+	TL_EQ_STR(cfg.pin_path, "/sys/fs/bpf/tcplogger");
+}
+
+static void test_every_key(void)
+{
+	struct config cfg;
+	char err[600];
+
+	TL_EQ_INT(load_text("interfaces = eth0  eth1.100 # two\n"
+			    "directions = egress ingress\n"
+			    "attach_mode=tc\n"
+			    "max_connections = 64\n"
+			    "idle_timeout = 0\n"
+			    "closed_timeout = 5\n"
+			    "keep_attached = no\n"
+			    "log_closed = off\n"
+			    "socket = /run/x/y.sock\n"
+			    "socket_group = adm\n"
+			    "pin_path = /sys/fs/bpf/t#1\n",
+			    &cfg, err, sizeof(err)),
+		  0);
+	TL_EQ_STR(err, "");
+	TL_CHECK(!cfg.ifaces_auto, "named interfaces");
+	TL_EQ_INT(cfg.n_ifaces, 2);
+	TL_EQ_STR(cfg.ifaces[0], "eth0");
+	TL_EQ_STR(cfg.ifaces[1], "eth1.100");
+	TL_EQ_INT(cfg.directions, DIR_INGRESS_BIT | DIR_EGRESS_BIT);
+	TL_EQ_INT(cfg.attach_mode, ATTACH_TC);
+	TL_EQ_U64(cfg.max_connections, 64);
+	TL_EQ_U64(cfg.idle_timeout, 0);
+	TL_EQ_U64(cfg.closed_timeout, 5);
+	TL_CHECK(!cfg.keep_attached && !cfg.log_closed, "no and off");
+	TL_EQ_STR(cfg.socket_path, "/run/x/y.sock");
+	TL_EQ_STR(cfg.socket_group, "adm");
+	/* '#' starts a comment only at the start or after a blank. */
+	TL_EQ_STR(cfg.pin_path, "/sys/fs/bpf/t#1");
+}
+
+static void test_errors(void)
+{
+	bad("max_connections = 10\nbogus = 1\n", 2, "unknown key 'bogus'");
+	bad("\n\nmax_connections = abc\n", 3,
+	    "max_connections: expected a whole number, got 'abc'");
+	bad("max_connections = 0\n", 1,
+	    "max_connections: 0 is out of range (1 to 67108864)");
+	bad("max_connections = 99999999999999999999999\n", 1,
+	    "max_connections: 99999999999999999999999 is out of range (1 to "
+	    "67108864)");
+	bad("max_connections = -5\n", 1,
+	    "max_connections: expected a whole number, got '-5'");
+	bad("idle_timeout = 10s\n", 1,
+	    "idle_timeout: expected a whole number, got '10s'");
+	bad("attach_mode = xdp\n", 1,
+	    "attach_mode: expected auto, tcx or tc, got 'xdp'");
+	bad("directions = up\n", 1,
+	    "directions: expected ingress and/or egress, got 'up'");
+	bad("directions = ingress ingress\n", 1,
+	    "directions: 'ingress' is listed twice");
+	bad("keep_attached = maybe\n", 1,
+	    "keep_attached: expected yes or no, got 'maybe'");
+	bad("interfaces = auto eth0\n", 1,
+	    "interfaces: 'auto' cannot be combined with interface names");
+	bad("interfaces = eth0 eth0\n", 1,
+	    "interfaces: 'eth0' is listed twice");
+	bad("interfaces = averyveryverylongname\n", 1,
+	    "interfaces: 'averyveryverylongname' is not a valid interface "
+	    "name");
+	bad("interfaces = a/b\n", 1,
+	    "interfaces: 'a/b' is not a valid interface name");
+	bad("socket = relative.sock\n", 1,
+	    "socket: 'relative.sock' is not an absolute path");
+	bad("pin_path = /sys/fs/bpf/../../etc\n", 1,
+	    "pin_path: '/sys/fs/bpf/../../etc' contains '..'");
+	bad("log_closed = yes\nlog_closed = no\n", 2,
+	    "log_closed already set on line 1");
+	bad("just words\n", 1, "expected 'key = value'");
+	bad("socket =\n", 1, "socket: empty value");
+	bad("socket_group = two words\n", 1,
+	    "socket_group: 'two words' is not a group name");
+}
+
+static void test_embedded_nul(void)
+{
+	struct config cfg;
+	char err[600], want[700];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/tmp/tcplog-conf-XXXXXX");
+	f = fdopen(mkstemp(path), "w");
+	fwrite("log_closed = no\nsocket = /a\0b\n", 1, 30, f);
+	fclose(f);
+	TL_EQ_INT(config_load(path, &cfg, false, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:2: NUL byte in line", path);
+	TL_EQ_STR(err, want);
+	unlink(path);
+}
+
+static void test_long_line(void)
+{
+	char *text = malloc(10000);
+	struct config cfg;
+	char err[600], want[700];
+
+	memset(text, 'a', 9998);
+	text[9998] = '\n';
+	text[9999] = '\0';
+	TL_EQ_INT(load_text(text, &cfg, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s:1: line longer than 4096 bytes", path);
+	TL_EQ_STR(err, want);
+	free(text);
+}
+
+static void test_system_checks(void)
+{
+	struct config cfg;
+	char err[600];
+
+	config_defaults(&cfg);
+	TL_EQ_INT(config_set(&cfg, "interfaces", "lo", true, err, sizeof(err)),
+		  0);
+	TL_EQ_INT(config_set(&cfg, "interfaces", "tl-no-such0", true, err,
+			     sizeof(err)),
+		  -EINVAL);
+	TL_EQ_STR(err, "interfaces: no interface named 'tl-no-such0'");
+	TL_EQ_INT(config_set(&cfg, "socket_group", "tl-no-such-group", true,
+			     err, sizeof(err)),
+		  -EINVAL);
+	TL_EQ_STR(err, "socket_group: no group 'tl-no-such-group'");
+	TL_EQ_INT(config_load("/nonexistent/tcploggerd.conf", &cfg, true, err,
+			      sizeof(err)),
+		  -ENOENT);
+	TL_EQ_STR(err, "/nonexistent/tcploggerd.conf: cannot open: No such "
+		       "file or directory");
+}
+
+static void test_shipped_file(void)
+{
+	struct config cfg;
+	char err[600];
+
+	/* conf/tcploggerd.conf sets every key to its default. */
+	err[0] = '\0';
+	TL_EQ_INT(config_load(TCPLOG_SOURCE_DIR "/conf/tcploggerd.conf", &cfg,
+			      false, err, sizeof(err)),
+		  0);
+	TL_EQ_STR(err, "");
+	TL_CHECK(cfg.ifaces_auto && cfg.keep_attached, "defaults");
+	TL_EQ_U64(cfg.max_connections, 262144);
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		void (*fn)(void);
+	} cases[] = {
+		{ "defaults", test_defaults },
+		{ "every key", test_every_key },
+		{ "errors carry FILE:LINE", test_errors },
+		{ "embedded NUL", test_embedded_nul },
+		{ "line too long", test_long_line },
+		{ "interfaces and groups must exist", test_system_checks },
+		{ "the shipped file parses to the defaults",
+		  test_shipped_file },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tl_case_begin(cases[i].name);
+		cases[i].fn();
+		tl_case_end();
+	}
+	return tl_finish();
+}
