@@ -61,6 +61,7 @@ run_test() {
 	stop_captures
 	stop_background
 	nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	DAEMON_ENV=()
 	if [ "$current_failed" = 0 ]; then
 		passed=$((passed + 1))
 		echo "ok $((passed + failed)) - $current"
@@ -146,7 +147,10 @@ nsb() { nsenter --net=/run/netns/"$NS_B" "$@"; }
 # write_conf KEY=VALUE...: a config for vB with a private pin path.
 write_conf() {
 	{
-		echo "interfaces = vB"
+		case " $* " in
+		*" interfaces="*) ;;
+		*) echo "interfaces = vB" ;;
+		esac
 		echo "pin_path = $PIN"
 		local kv
 		for kv in "$@"; do
@@ -156,11 +160,13 @@ write_conf() {
 }
 
 # start_daemon [BINARY]: runs it in namespace B (keeping the host's bpffs)
-# and waits until it says it started.
+# and waits until it says it started. DAEMON_ENV adds to its environment.
+DAEMON_ENV=()
 start_daemon() {
 	local bin=${1:-$TCPLOGGERD} i
-	# nsenter execs the daemon: $! is the daemon itself, for signals.
-	nsenter --net=/run/netns/"$NS_B" "$bin" --config "$CONF" >>"$DLOG" 2>&1 &
+	# env and nsenter exec: $! is the daemon itself, for signals.
+	env "${DAEMON_ENV[@]}" nsenter --net=/run/netns/"$NS_B" "$bin" \
+		--config "$CONF" >>"$DLOG" 2>&1 &
 	DPID=$!
 	for i in $(seq 100); do
 		grep -q 'Started:' "$DLOG" 2>/dev/null && return 0

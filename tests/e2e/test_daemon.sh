@@ -4,18 +4,21 @@
 # test_daemon.sh - tcploggerd end to end: real traffic between two network
 # namespaces, counts compared with packet captures of the same interface.
 #
-#   test_daemon.sh TCPLOGGERD TCPLOGGERD_UPGRADE DUMPMAP FOREIGN [TEST...]
+#   test_daemon.sh TCPLOGGERD TCPLOGGERD_UPGRADE DUMPMAP FOREIGN NOTIFYD
+#                  [TEST...]
 #
 # TCPLOGGERD_UPGRADE is the daemon built with a different program (the
 # copying parser forced on), for the upgrade test; DUMPMAP reads the pinned
-# maps; FOREIGN puts somebody else's program on a hook.
+# maps; FOREIGN puts somebody else's program on a hook; NOTIFYD plays
+# systemd's notification socket.
 set -u
 
 TCPLOGGERD=$1
 TCPLOGGERD_UPGRADE=$2
 DUMPMAP=$3
 FOREIGN=$4
-shift 4
+NOTIFYD=$5
+shift 5
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -294,6 +297,92 @@ EOF
 	expect_eq "a good configuration" "$out" "$CONF: configuration OK"
 }
 
+# sd_notify: READY=1 with a STATUS once attached, WATCHDOG=1 while
+# running, STOPPING=1 at the end.
+test_notify() {
+	write_conf
+	"$NOTIFYD" "$WORK/notify.sock" >"$WORK/notify.log" &
+	BG_PIDS+=($!)
+	sleep 0.1
+	DAEMON_ENV=(NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=1000000)
+	start_daemon || return
+	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "READY before the attachment"
+	sleep 1.3
+	stop_daemon TERM
+	sleep 0.1
+	local log
+	log=$(tr '\n' ' ' <"$WORK/notify.log")
+	case $log in
+	*"READY=1 STATUS=Counting on 1 of 1 hooks: vB/ingress(tcx); 0 connections"*"WATCHDOG=1"*"STOPPING=1"*) ;;
+	*) fail "notifications: $log" ;;
+	esac
+	say "notifications: $(grep -c WATCHDOG=1 "$WORK/notify.log") watchdog pings in 1.3 s"
+}
+
+# interfaces = auto: the interfaces of the default routes, followed as the
+# routes change.
+test_auto_interfaces() {
+	in_b ip route add default via $ADDR4_A dev vB
+	write_conf "interfaces=auto"
+	start_daemon || return
+	grep -q 'Attached ingress to vB' "$DLOG" || fail "vB (default route) not attached"
+	ip link add vC netns "$NS_A" type veth peer name vD netns "$NS_B"
+	ip -n "$NS_A" addr add 198.18.0.5/30 dev vC
+	ip -n "$NS_B" addr add 198.18.0.6/30 dev vD
+	ip -n "$NS_A" link set vC up
+	ip -n "$NS_B" link set vD up
+	in_b ip route replace default via 198.18.0.5 dev vD
+	local i
+	for i in $(seq 40); do
+		grep -q 'Attached ingress to vD' "$DLOG" && break
+		sleep 0.025
+	done
+	grep -q 'Attached ingress to vD' "$DLOG" || fail "vD not attached within 1 s"
+	grep -q 'Detached from vB ingress' "$DLOG" || fail "vB still attached"
+	in_b ip route del default
+	ip -n "$NS_B" link del vD
+}
+
+# No bpffs on /sys/fs/bpf: the daemon mounts one (in a private mount
+# namespace here, so the host's stays as it is).
+test_bpffs_mount() {
+	write_conf "keep_attached=no"
+	unshare -m --propagation private sh -c "
+		while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 9; done
+		exec nsenter --net=/run/netns/$NS_B $TCPLOGGERD --config $CONF" \
+		>>"$DLOG" 2>&1 &
+	DPID=$!
+	local i
+	for i in $(seq 100); do
+		grep -q 'Started:' "$DLOG" && break
+		sleep 0.05
+	done
+	grep -q 'Mounted bpffs on /sys/fs/bpf' "$DLOG" || fail "bpffs not mounted"
+	grep -q 'Started:' "$DLOG" || fail "did not start"
+	stop_daemon TERM
+	expect_eq "exit status" "$DAEMON_STATUS" 0
+}
+
+# Missing privileges: the message names the capability.
+test_missing_caps() {
+	write_conf
+	local out
+	out=$(setpriv --bounding-set=-net_admin nsenter --net=/run/netns/"$NS_B" \
+		"$TCPLOGGERD" --config "$CONF" 2>&1) && fail "started without CAP_NET_ADMIN"
+	case $out in
+	*"Missing capability CAP_NET_ADMIN"*) ;;
+	*) fail "no CAP_NET_ADMIN message: $out" ;;
+	esac
+	printf 'interfaces = lo\npin_path = %s\n' "$PIN" >"$WORK/lo.conf"
+	out=$(setpriv --bounding-set=-bpf,-sys_admin "$TCPLOGGERD" \
+		--config "$WORK/lo.conf" 2>&1) && fail "started without CAP_BPF"
+	case $out in
+	*"Missing capability CAP_BPF"*) ;;
+	*) fail "no CAP_BPF message: $out" ;;
+	esac
+	[ ! -e "$PIN/v1" ] || fail "pins made without privileges"
+}
+
 main() {
 	e2e_require
 	trap cleanup EXIT
@@ -304,7 +393,8 @@ main() {
 		test_segments test_restart_under_load test_upgrade
 		test_foreign_tcx test_foreign_tc test_tc_own_qdisc
 		test_iface_recreate test_reload test_keep_attached_no
-		test_second_instance)
+		test_second_instance test_notify test_auto_interfaces
+		test_bpffs_mount test_missing_caps)
 	for t in "${tests[@]}"; do
 		run_test "$t"
 	done
