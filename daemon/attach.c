@@ -209,9 +209,13 @@ static int tc_attach(struct attachment *a, int prog_fd, const struct pins *p,
 
 	tc_hook(&hook, a->ifindex, a->direction);
 	err = bpf_tc_hook_create(&hook);
-	if (err == 0) {
-		/* Remember that the qdisc is ours, to remove it later. */
-		pin_name(path, sizeof(path), p, "qdisc", a);
+	pin_name(path, sizeof(path), p, "qdisc", a);
+	if (err == 0 || (err == -EEXIST && access(path, F_OK) == 0)) {
+		/*
+		 * Remember that the qdisc is ours, to remove it later. The
+		 * marker pins the current program (re-pinned on every
+		 * attach), so it never keeps an old program alive.
+		 */
 		unlink(path);
 		if (bpf_obj_pin(prog_fd, path))
 			log_warn("Cannot record the clsact qdisc at %s: %s",

@@ -108,9 +108,10 @@ test_restart_under_load() {
 
 prog_ids() { bpftool prog show 2>/dev/null | awk -F: '/name tcplog_ingress/ { print $1 }' | sort; }
 
-# 3. Upgrade: restart with a different program; the counters continue.
-test_upgrade() {
-	write_conf
+# 3. Upgrade: restart with a different program; the counters continue and
+# the program is swapped in place (link update, filter replace).
+upgrade_case() {
+	write_conf "attach_mode=$1"
 	start_daemon || return
 	capture_start "$NS_B" vB "$WORK/b.pcapng"
 	flow $ADDR4_B 5031 200000
@@ -124,12 +125,62 @@ test_upgrade() {
 	stop_captures
 	grep -q 'Adopted and updated ingress' "$DLOG" ||
 		fail "the new daemon did not update the attachment"
-	[ -n "$before" ] && [ -n "$after" ] && [ "$before" != "$after" ] ||
+	# Exactly one program each time: the old one is gone, not leaked.
+	[ "$(printf '%s\n' "$before" | wc -w)" = 1 ] &&
+		[ "$(printf '%s\n' "$after" | wc -w)" = 1 ] &&
+		[ "$before" != "$after" ] ||
 		fail "program ids before '$before' and after '$after'"
 	[ "$x1" != "$x2" ] || fail "the upgrade program is not different"
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
-	say "program $before replaced by $after in place"
+	say "$1: program $before replaced by $after in place"
 }
+
+test_upgrade_tcx() { upgrade_case tcx; }
+test_upgrade_tc() { upgrade_case tc; }
+
+# Incompatible pinned maps (here: another capacity) are replaced, with a
+# log line saying what was dropped; counting goes on in the new map.
+test_incompatible_maps() {
+	write_conf "max_connections=1000"
+	start_daemon || return
+	flow $ADDR4_B 5081 5000
+	stop_daemon TERM
+	write_conf "max_connections=2000"
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	start_daemon || return
+	flow $ADDR4_B 5082 7000
+	stop_captures
+	grep -q "Replacing the pinned map $PIN/v1/conns: capacity (max_connections) differs (1000 -> 2000 entries); dropping 1 entries" "$DLOG" ||
+		fail "no log line for the dropped map"
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+}
+
+# Our program runs first on the hook: a program that drops everything,
+# attached before we start, cannot hide those packets from us.
+drop_case() {
+	nsb "$FOREIGN" attach-drop "$1" vB ingress "$PIN-foreign" ||
+		{ fail "cannot attach the dropping program"; return; }
+	write_conf "attach_mode=$1"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	in_b timeout 5 nc -l $ADDR4_B 5091 >/dev/null &
+	BG_PIDS+=($!)
+	wait_listen 5091
+	# Every SYN is dropped at B's ingress: the connection times out.
+	in_a timeout 3 nc -w 2 $ADDR4_B 5091 </dev/null
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	local seen
+	seen=$("$FOREIGN" count "$PIN-foreign")
+	[ "$seen" -ge 1 ] || fail "the dropping program saw nothing"
+	nsb "$FOREIGN" detach "$1" vB ingress "$PIN-foreign"
+	rm -rf "$PIN-foreign"
+	in_b tc qdisc del dev vB clsact 2>/dev/null
+	true
+}
+
+test_first_on_hook_tcx() { drop_case tcx; }
+test_first_on_hook_tc() { drop_case tc; }
 
 # 4. A foreign program on the hook keeps running and survives our stop and
 # --detach, in both attach modes.
@@ -237,6 +288,16 @@ test_reload() {
 	stop_captures
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
 	[ "$(our_entries | grep -c '^egress')" -ge 1 ] || fail "no egress entries"
+	# And back: the removed direction is detached, its pin removed.
+	write_conf
+	kill -HUP "$DPID"
+	for i in $(seq 40); do
+		grep -q 'Detached from vB egress' "$DLOG" && break
+		sleep 0.05
+	done
+	grep -q 'Detached from vB egress' "$DLOG" || fail "egress not detached on SIGHUP"
+	[ ! -e "$PIN/v1/att/tcx:egress:vB" ] || fail "egress pin left"
+	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "ingress pin gone"
 }
 
 # keep_attached = no: stopping removes the program and every pin.
@@ -390,8 +451,10 @@ main() {
 	setup_net
 	local tests=("$@")
 	[ ${#tests[@]} -gt 0 ] || tests=(test_bad_configs test_exact_flows
-		test_segments test_restart_under_load test_upgrade
-		test_foreign_tcx test_foreign_tc test_tc_own_qdisc
+		test_segments test_restart_under_load test_upgrade_tcx
+		test_upgrade_tc test_incompatible_maps test_first_on_hook_tcx
+		test_first_on_hook_tc test_foreign_tcx test_foreign_tc
+		test_tc_own_qdisc
 		test_iface_recreate test_reload test_keep_attached_no
 		test_second_instance test_notify test_auto_interfaces
 		test_bpffs_mount test_missing_caps)

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * foreign.bpf.c - test helper: "somebody else's" TC program. It counts the
- * packets it sees and passes them on, so a test can tell that it stays on
- * the hook and keeps running beside tcploggerd.
+ * packets it sees and passes them on (or, with `verdict` set to
+ * TC_ACT_SHOT, drops them), so a test can tell that it stays on the hook,
+ * keeps running beside tcploggerd, and cannot hide traffic from it.
  */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
@@ -15,6 +16,8 @@ struct {
 	__type(value, __u64);
 } foreign_seen SEC(".maps");
 
+const volatile int verdict = TC_ACT_UNSPEC;
+
 SEC("tc")
 int foreign_prog(struct __sk_buff *skb)
 {
@@ -23,7 +26,7 @@ int foreign_prog(struct __sk_buff *skb)
 
 	if (n)
 		__sync_fetch_and_add(n, 1);
-	return TC_ACT_UNSPEC;
+	return verdict;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -3,7 +3,7 @@
  * foreign.c - test helper: puts "somebody else's" program on a TC hook
  * and reads how many packets it saw.
  *
- *   foreign attach tcx|tc IFNAME ingress|egress PINDIR
+ *   foreign attach|attach-drop tcx|tc IFNAME ingress|egress PINDIR
  *   foreign count PINDIR
  *   foreign detach tcx|tc IFNAME ingress|egress PINDIR
  *
@@ -71,12 +71,14 @@ int main(int argc, char **argv)
 				    .priority = 50);
 		return bpf_tc_detach(&hook, &opts) ? 1 : 0;
 	}
-	if (strcmp(argv[1], "attach"))
+	if (strcmp(argv[1], "attach") && strcmp(argv[1], "attach-drop"))
 		return usage();
 
 	mkdir(argv[5], 0700);
-	skel = foreign__open_and_load();
-	if (!skel) {
+	skel = foreign__open();
+	if (skel && !strcmp(argv[1], "attach-drop"))
+		skel->rodata->verdict = 2; /* TC_ACT_SHOT, TCX_DROP */
+	if (!skel || foreign__load(skel)) {
 		perror("loading foreign.bpf.o");
 		return 1;
 	}
