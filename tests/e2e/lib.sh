@@ -142,6 +142,21 @@ in_b() { ip netns exec "$NS_B" "$@"; }
 # In namespace B, but with the host's bpffs (ip netns exec remounts /sys).
 nsb() { nsenter --net=/run/netns/"$NS_B" "$@"; }
 
+# wait_for STEPS COMMAND...: runs COMMAND every 25 ms, at most STEPS times,
+# until it succeeds.
+wait_for() {
+	local steps=$1 i
+	shift
+	for ((i = 0; i < steps; i++)); do
+		"$@" && return 0
+		sleep 0.025
+	done
+	return 1
+}
+
+log_has() { grep -q -- "$1" "$DLOG"; }
+log_count_ge() { [ "$(grep -c -- "$2" "$DLOG")" -ge "$1" ]; }
+
 # ---- the daemon ---------------------------------------------------------------------
 
 # write_conf KEY=VALUE...: a config for vB with a private pin path.

@@ -246,19 +246,13 @@ test_iface_recreate() {
 	write_conf
 	start_daemon || return
 	ip -n "$NS_B" link del vB
-	local t0 i
-	for i in $(seq 40); do
-		grep -q 'disappeared' "$DLOG" && break
-		sleep 0.05
-	done
+	local t0
+	wait_for 80 log_has 'disappeared'
 	grep -q 'Interface vB .* disappeared' "$DLOG" ||
 		fail "no log line for the vanished interface"
 	t0=$(date +%s%N)
 	make_veth
-	for i in $(seq 40); do
-		[ "$(grep -c 'Attached ingress to vB' "$DLOG")" -ge 2 ] && break
-		sleep 0.025
-	done
+	wait_for 40 log_count_ge 2 'Attached ingress to vB'
 	local ms=$((($(date +%s%N) - t0) / 1000000))
 	[ "$(grep -c 'Attached ingress to vB' "$DLOG")" -ge 2 ] ||
 		fail "not re-attached within a second"
@@ -278,11 +272,7 @@ test_reload() {
 	flow $ADDR4_B 5071 10000
 	write_conf "directions=ingress egress"
 	kill -HUP "$DPID"
-	local i
-	for i in $(seq 40); do
-		grep -q 'Attached egress to vB' "$DLOG" && break
-		sleep 0.05
-	done
+	wait_for 80 log_has 'Attached egress to vB'
 	grep -q 'Attached egress to vB' "$DLOG" || fail "egress not attached on SIGHUP"
 	flow $ADDR4_B 5072 20000
 	stop_captures
@@ -291,10 +281,7 @@ test_reload() {
 	# And back: the removed direction is detached, its pin removed.
 	write_conf
 	kill -HUP "$DPID"
-	for i in $(seq 40); do
-		grep -q 'Detached from vB egress' "$DLOG" && break
-		sleep 0.05
-	done
+	wait_for 80 log_has 'Detached from vB egress'
 	grep -q 'Detached from vB egress' "$DLOG" || fail "egress not detached on SIGHUP"
 	[ ! -e "$PIN/v1/att/tcx:egress:vB" ] || fail "egress pin left"
 	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "ingress pin gone"
@@ -393,11 +380,7 @@ test_auto_interfaces() {
 	ip -n "$NS_A" link set vC up
 	ip -n "$NS_B" link set vD up
 	in_b ip route replace default via 198.18.0.5 dev vD
-	local i
-	for i in $(seq 40); do
-		grep -q 'Attached ingress to vD' "$DLOG" && break
-		sleep 0.025
-	done
+	wait_for 40 log_has 'Attached ingress to vD'
 	grep -q 'Attached ingress to vD' "$DLOG" || fail "vD not attached within 1 s"
 	grep -q 'Detached from vB ingress' "$DLOG" || fail "vB still attached"
 	in_b ip route del default
@@ -413,11 +396,7 @@ test_bpffs_mount() {
 		exec nsenter --net=/run/netns/$NS_B $TCPLOGGERD --config $CONF" \
 		>>"$DLOG" 2>&1 &
 	DPID=$!
-	local i
-	for i in $(seq 100); do
-		grep -q 'Started:' "$DLOG" && break
-		sleep 0.05
-	done
+	wait_for 200 log_has 'Started:'
 	grep -q 'Mounted bpffs on /sys/fs/bpf' "$DLOG" || fail "bpffs not mounted"
 	grep -q 'Started:' "$DLOG" || fail "did not start"
 	stop_daemon TERM

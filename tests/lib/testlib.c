@@ -31,6 +31,18 @@ int tl_finish(void)
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
+int tl_run(const struct tl_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		tl_case_begin(cases[i].name);
+		cases[i].fn();
+		tl_case_end();
+	}
+	return tl_finish();
+}
+
 void tl_skip(const char *fmt, ...)
 {
 	const char *no_skip = getenv("TCPLOGGER_NO_SKIP");

@@ -22,6 +22,15 @@
 
 extern int tl_case_failed;
 
+struct tl_case {
+	const char *name;
+	void (*fn)(void);
+};
+
+/* Runs every case of @cases in order and returns tl_finish(). */
+int tl_run(const struct tl_case *cases, size_t n);
+#define TL_RUN(cases) tl_run(cases, sizeof(cases) / sizeof(cases[0]))
+
 void tl_case_begin(const char *name);
 void tl_case_end(void);
 /* Prints the closing line; returns the process exit code. */

@@ -207,10 +207,7 @@ static void test_shipped_file(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} cases[] = {
+	static const struct tl_case cases[] = {
 		{ "defaults", test_defaults },
 		{ "every key", test_every_key },
 		{ "errors carry FILE:LINE", test_errors },
@@ -220,12 +217,6 @@ int main(void)
 		{ "the shipped file parses to the defaults",
 		  test_shipped_file },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		tl_case_begin(cases[i].name);
-		cases[i].fn();
-		tl_case_end();
-	}
-	return tl_finish();
+	return TL_RUN(cases);
 }

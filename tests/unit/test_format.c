@@ -164,22 +164,13 @@ static void test_stats(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(void);
-	} cases[] = {
+	static const struct tl_case cases[] = {
 		{ "address formatting", test_addresses },
 		{ "TCP flag names", test_flag_names },
 		{ "time conversion and RFC 3339", test_times },
 		{ "derived counters", test_derive },
 		{ "datapath stats", test_stats },
 	};
-	size_t i;
 
-	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		tl_case_begin(cases[i].name);
-		cases[i].fn();
-		tl_case_end();
-	}
-	return tl_finish();
+	return TL_RUN(cases);
 }
