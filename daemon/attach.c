@@ -307,6 +307,33 @@ static void tc_qdisc_release(int ifindex, const char *ifname, const char *path)
 
 /* ---- both ------------------------------------------------------------------ */
 
+/*
+ * After attaching in @mode, removes an attachment of ours in the other
+ * mode on the same hook (left by a run with another attach_mode), which
+ * would otherwise count every packet twice.
+ */
+static void drop_other_mode(struct attachment *a, enum att_mode mode,
+			    const struct pins *p)
+{
+	char path[400];
+
+	pin_name(path, sizeof(path), p, mode == MODE_TCX ? "tc" : "tcx", a);
+	if (access(path, F_OK))
+		return;
+	log_warn("%s %s: switching from %s to %s; packets between the two "
+		 "attachments are counted by both for a moment",
+		 a->ifname, att_dir_name(a->direction),
+		 mode == MODE_TCX ? "tc" : "tcx", att_mode_name(mode));
+	if (mode == MODE_TCX) {
+		tc_detach(a->ifindex, a->direction);
+		unlink(path);
+		pin_name(path, sizeof(path), p, "qdisc", a);
+		tc_qdisc_release(a->ifindex, a->ifname, path);
+	} else {
+		tcx_detach(a, path);
+	}
+}
+
 int attach_up(struct attachment *a, int prog_fd, enum attach_mode want,
 	      const struct pins *p, bool *adopted)
 {
@@ -342,6 +369,7 @@ int attach_up(struct attachment *a, int prog_fd, enum attach_mode want,
 	}
 	a->mode = MODE_TC;
 done:
+	drop_other_mode(a, a->mode, p);
 	a->prog_id = prog_id_of(prog_fd);
 	log_info("%s %s to %s %s (ifindex %d, %s, program id %u)",
 		 *adopted ? "Adopted and updated" : "Attached",

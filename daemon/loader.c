@@ -8,26 +8,10 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
+#include "maputil.h"
 #include "log.h"
 #include "tcplogger.h"
 #include "tcplogger.skel.h"
-
-/* Counts the entries of a hash map (for the log when dropping one). */
-static long count_entries(int fd, __u32 key_size)
-{
-	unsigned char key[64], next[64];
-	void *prev = NULL;
-	long n = 0;
-
-	if (key_size > sizeof(key))
-		return -1;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, key_size);
-		prev = key;
-		n++;
-	}
-	return n;
-}
 
 /*
  * Adopts the map pinned at @path if it matches what the object expects
@@ -64,7 +48,8 @@ static int adopt_map(struct bpf_map *map, const char *path)
 		why = "capacity (max_connections) differs";
 	if (why) {
 		long n = info.type == BPF_MAP_TYPE_HASH ?
-				 count_entries(fd, info.key_size) :
+				 tcplog_map_count(fd, info.key_size,
+						  info.value_size) :
 				 -1;
 
 		if (n >= 0)

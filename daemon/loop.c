@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "maputil.h"
 #include "log.h"
 #include "netlink.h"
 #include "tcplogger.h"
@@ -161,20 +162,6 @@ void daemon_detach_all(struct daemon *d)
 	attach_remove_all(&d->pins);
 }
 
-static long count_connections(int fd)
-{
-	struct tcplog_conn_key key, next;
-	void *prev = NULL;
-	long n = 0;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		n++;
-	}
-	return n;
-}
-
 void daemon_status(struct daemon *d, char *buf, size_t size)
 {
 	size_t used = 0;
@@ -191,7 +178,9 @@ void daemon_status(struct daemon *d, char *buf, size_t size)
 					 att_mode_name(d->att[i].mode));
 	if (used < size)
 		snprintf(buf + used, size - used, "; %ld connections",
-			 count_connections(loader_conns_fd(&d->loader)));
+			 tcplog_map_count(loader_conns_fd(&d->loader),
+					  sizeof(struct tcplog_conn_key),
+					  sizeof(struct tcplog_conn_val)));
 }
 
 static void notify_status(struct daemon *d)

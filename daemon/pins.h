@@ -17,7 +17,12 @@
 
 #include <stddef.h>
 
-#define PINS_LAYOUT "v1"
+#include "tcplogger.h"
+
+/* The layout folder follows the map ABI: "v" TCPLOG_ABI_VERSION. */
+#define PINS_STR_(x) #x
+#define PINS_STR(x) PINS_STR_(x)
+#define PINS_LAYOUT "v" PINS_STR(TCPLOG_ABI_VERSION)
 
 struct pins {
 	char root[256];

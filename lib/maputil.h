@@ -12,4 +12,11 @@
  */
 int tcplog_map_clear(int fd, __u32 key_size);
 
+/*
+ * Counts the entries of the hash map @fd, with batched reads where libbpf
+ * and the kernel have them (thousands of entries per call) and key by key
+ * otherwise. Returns the count or a negative errno.
+ */
+long tcplog_map_count(int fd, __u32 key_size, __u32 value_size);
+
 #endif /* TCPLOG_MAPUTIL_H */

@@ -1072,6 +1072,10 @@ static void case_parallel_insert(void)
 	}
 	check_stats(TCPLOG_STAT_COUNTED, 2 * INS_CONNS);
 	TL_EQ_INT(count_entries(), INS_CONNS);
+	/* The batched count (lib/maputil.c) agrees with a key-by-key walk. */
+	TL_EQ_INT(tcplog_map_count(conns_fd(), sizeof(key),
+				   sizeof(struct tcplog_conn_val)),
+		  INS_CONNS);
 	w.bytes = 2 * pkts[0].len;
 	w.ip_bytes = 2 * (pkts[0].len - 14);
 	for (i = 0; i < INS_CONNS; i++) {

@@ -155,6 +155,24 @@ test_incompatible_maps() {
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
 }
 
+# A restart with another attach_mode moves the attachment: never both.
+test_mode_switch() {
+	write_conf "attach_mode=tc"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5101 40000
+	stop_daemon TERM
+	write_conf "attach_mode=tcx"
+	start_daemon || return
+	flow $ADDR4_B 5102 40000
+	stop_captures
+	in_b tc filter show dev vB ingress | grep -q . &&
+		fail "the tc filter is still there"
+	[ ! -e "$PIN/v1/att/tc:ingress:vB" ] || fail "the tc record is still there"
+	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "no TCX link"
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+}
+
 # Our program runs first on the hook: a program that drops everything,
 # attached before we start, cannot hide those packets from us.
 drop_case() {
@@ -431,7 +449,8 @@ main() {
 	local tests=("$@")
 	[ ${#tests[@]} -gt 0 ] || tests=(test_bad_configs test_exact_flows
 		test_segments test_restart_under_load test_upgrade_tcx
-		test_upgrade_tc test_incompatible_maps test_first_on_hook_tcx
+		test_upgrade_tc test_incompatible_maps test_mode_switch
+		test_first_on_hook_tcx
 		test_first_on_hook_tc test_foreign_tcx test_foreign_tc
 		test_tc_own_qdisc
 		test_iface_recreate test_reload test_keep_attached_no
