@@ -11,6 +11,7 @@
 #include "config.h"
 #include "loader.h"
 #include "pins.h"
+#include "server.h"
 
 #define MAX_ATTACHMENTS (2 * TCPLOG_MAX_IFACES)
 
@@ -25,6 +26,9 @@ struct daemon {
 	uint64_t watchdog_usec; /* 0: the unit sets no WatchdogSec */
 	bool stop;
 	bool reconcile_pending; /* an rtnetlink event asks to look again */
+	struct server server;
+	uint64_t expired; /* entries removed by expiry (issue: lifecycle) */
+	uint64_t health_failed_seen; /* failed inserts at the last health */
 };
 
 /* Attaches to every configured interface that exists; logs the others. */

@@ -276,14 +276,15 @@ static int setup_fds(struct daemon *d)
 	if (timerfd_settime(d->timer_fd, 0, &its, NULL))
 		return -errno;
 
-	ev.data.fd = d->signal_fd;
+	/* data.u64: a file descriptor shifted left, or a tagged client. */
+	ev.data.u64 = (uint64_t)d->signal_fd << 1;
 	epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->signal_fd, &ev);
-	ev.data.fd = d->timer_fd;
+	ev.data.u64 = (uint64_t)d->timer_fd << 1;
 	epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->timer_fd, &ev);
-	ev.data.fd = d->netlink_fd;
+	ev.data.u64 = (uint64_t)d->netlink_fd << 1;
 	if (d->netlink_fd >= 0)
 		epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->netlink_fd, &ev);
-	return 0;
+	return server_watch(d, d->epoll_fd);
 }
 
 int daemon_run(struct daemon *d)
@@ -307,9 +308,22 @@ int daemon_run(struct daemon *d)
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			int fd = events[i].data.fd;
+			uint64_t tag = events[i].data.u64;
+			uint64_t removed = d->server.removed;
+			int fd = (int)(tag >> 1);
 
-			if (fd == d->signal_fd) {
+			if (tag & EV_TAG_CLIENT) {
+				server_on_client(
+					d,
+					(struct client
+						 *)(uintptr_t)(tag &
+							       ~EV_TAG_CLIENT),
+					events[i].events);
+			} else if (fd == d->server.listen_fd) {
+				server_on_listen(d);
+			} else if (fd == d->server.timer_fd) {
+				server_on_tick(d);
+			} else if (fd == d->signal_fd) {
 				handle_signal(d);
 			} else if (fd == d->netlink_fd) {
 				err = nl_monitor_read(fd, on_netlink, d);
@@ -333,6 +347,13 @@ int daemon_run(struct daemon *d)
 					notify_status(d);
 				}
 			}
+			/*
+			 * A client freed here may be named by a later event
+			 * of this batch: poll again (level-triggered, so no
+			 * event is lost).
+			 */
+			if (d->server.removed != removed)
+				break;
 		}
 	}
 	return 0;

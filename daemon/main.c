@@ -86,7 +86,9 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{}
 	};
-	static struct daemon d = { .netlink_fd = -1 };
+	static struct daemon d = {
+		.netlink_fd = -1, .server = { .listen_fd = -1, .timer_fd = -1 }
+	};
 	bool check_only = false, detach = false, verbose = false;
 	char err[600], status[1024];
 	int opt, ret;
@@ -162,6 +164,10 @@ int main(int argc, char **argv)
 	ret = loader_load(&d.loader, &d.cfg, &d.pins);
 	if (ret)
 		goto out;
+	/* The socket is live before READY=1. */
+	ret = server_open(&d.server, &d.cfg);
+	if (ret)
+		goto out;
 	/* Subscribe before attaching, so no interface event is missed. */
 	d.netlink_fd = nl_monitor_open();
 	if (d.netlink_fd < 0)
@@ -191,6 +197,7 @@ int main(int argc, char **argv)
 			   "(keep_attached = yes)");
 	}
 out:
+	server_close(&d.server);
 	if (d.netlink_fd >= 0)
 		close(d.netlink_fd);
 	loader_close(&d.loader);

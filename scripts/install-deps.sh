@@ -14,7 +14,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
 	build-essential cmake pkg-config
 	clang llvm clang-format        # BPF objects, code style
-	libbpf-dev libelf-dev zlib1g-dev libsystemd-dev
+	libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcjson-dev
 	iproute2                       # tc, ip: attach and test namespaces
 	# end-to-end tests: ground truth and traffic
 	tshark ethtool netcat-openbsd util-linux procps

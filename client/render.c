@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* render.c - tables and units for people. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "render.h"
+
+void table_init(struct table *t, int ncols, const char *const *headers,
+		const bool *right)
+{
+	memset(t, 0, sizeof(*t));
+	t->ncols = ncols;
+	t->right = calloc((size_t)ncols, sizeof(bool));
+	if (t->right)
+		memcpy(t->right, right, (size_t)ncols * sizeof(bool));
+	table_add(t, headers);
+}
+
+void table_add(struct table *t, const char *const *row)
+{
+	int i;
+
+	if (t->nrows == t->cap) {
+		int cap = t->cap ? t->cap * 2 : 64;
+		char **p = realloc(t->cells,
+				   (size_t)cap * (size_t)t->ncols * sizeof(*p));
+
+		if (!p)
+			return;
+		t->cells = p;
+		t->cap = cap;
+	}
+	for (i = 0; i < t->ncols; i++)
+		t->cells[t->nrows * t->ncols + i] =
+			strdup(row[i] ? row[i] : "");
+	t->nrows++;
+}
+
+void table_print(struct table *t, FILE *out, int max_rows)
+{
+	int *width = calloc((size_t)t->ncols, sizeof(int));
+	int rows = t->nrows, r, c;
+
+	if (max_rows > 0 && rows > max_rows + 1)
+		rows = max_rows + 1;
+	for (r = 0; width && r < rows; r++)
+		for (c = 0; c < t->ncols; c++) {
+			int len = (int)strlen(t->cells[r * t->ncols + c]);
+
+			if (len > width[c])
+				width[c] = len;
+		}
+	for (r = 0; width && r < rows; r++) {
+		for (c = 0; c < t->ncols; c++) {
+			const char *cell = t->cells[r * t->ncols + c];
+			bool last = c == t->ncols - 1;
+
+			if (t->right[c])
+				fprintf(out, "%*s%s", width[c], cell,
+					last ? "" : "  ");
+			else if (last)
+				fputs(cell, out);
+			else
+				fprintf(out, "%-*s  ", width[c], cell);
+		}
+		fputc('\n', out);
+	}
+	for (r = 0; r < t->nrows * t->ncols; r++)
+		free(t->cells[r]);
+	free(t->cells);
+	free(t->right);
+	free(width);
+	memset(t, 0, sizeof(*t));
+}
+
+static void fmt_scaled(char *buf, size_t size, uint64_t v, double base,
+		       const char *const *units)
+{
+	double x = (double)v;
+	int u = 0;
+
+	while (x >= base && units[u + 1]) {
+		x /= base;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu%s%s", (unsigned long long)v,
+			 units[0][0] ? " " : "", units[0]);
+	else
+		snprintf(buf, size, "%.1f %s", x, units[u]);
+}
+
+void fmt_bytes(char *buf, size_t size, uint64_t v, bool human)
+{
+	static const char *const units[] = { "B",   "KiB", "MiB", "GiB",
+					     "TiB", "PiB", "EiB", NULL };
+
+	if (human)
+		fmt_scaled(buf, size, v, 1024, units);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)v);
+}
+
+void fmt_count(char *buf, size_t size, uint64_t v, bool human)
+{
+	static const char *const units[] = { "",  "k", "M", "G",
+					     "T", "P", "E", NULL };
+
+	if (human)
+		fmt_scaled(buf, size, v, 1000, units);
+	else
+		snprintf(buf, size, "%llu", (unsigned long long)v);
+}
+
+uint64_t json_u64(const cJSON *obj, const char *key)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	/*
+	 * cJSON keeps numbers as doubles: exact up to 2^53 (9 PB, 9e15
+	 * packets). Beyond that use --json, whose integers are exact.
+	 */
+	return cJSON_IsNumber(n) && n->valuedouble > 0 ?
+		       (uint64_t)n->valuedouble :
+		       0;
+}
+
+const char *json_str(const cJSON *obj, const char *key)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(s) ? s->valuestring : "";
+}
+
+void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port)
+{
+	if (strchr(ip, ':'))
+		snprintf(buf, size, "[%s]:%llu", ip, (unsigned long long)port);
+	else
+		snprintf(buf, size, "%s:%llu", ip, (unsigned long long)port);
+}
+
+/* "2026-11-30T03:47:39.396190Z" -> "03:47:39.396" for the table. */
+static void short_time(char *buf, size_t size, const char *rfc3339)
+{
+	const char *t = strchr(rfc3339, 'T');
+
+	snprintf(buf, size, "%.12s", t ? t + 1 : rfc3339);
+}
+
+int render_dump(const cJSON *resp, bool human, FILE *out)
+{
+	static const char *const head[] = {
+		"IFACE",    "DIR",   "SOURCE",	 "DESTINATION",
+		"STATE",    "BYTES", "IP_BYTES", "PACKETS",
+		"SEGMENTS", "FLAGS", "FIRST",	 "LAST"
+	};
+	static const bool right[] = { false, false, false, false, false, true,
+				      true,  true,  true,  false, false, false };
+	const cJSON *conns =
+		cJSON_GetObjectItemCaseSensitive(resp, "connections");
+	const cJSON *c, *f;
+	struct table t;
+	char src[80], dst[80], b[32], ib[32], p[32], s[32], flags[64],
+		first[16], last[16];
+
+	table_init(&t, 12, head, right);
+	cJSON_ArrayForEach(c, conns)
+	{
+		const char *row[12];
+		size_t used = 0;
+
+		fmt_endpoint(src, sizeof(src), json_str(c, "src_ip"),
+			     json_u64(c, "src_port"));
+		fmt_endpoint(dst, sizeof(dst), json_str(c, "dst_ip"),
+			     json_u64(c, "dst_port"));
+		fmt_bytes(b, sizeof(b), json_u64(c, "bytes"), human);
+		fmt_bytes(ib, sizeof(ib), json_u64(c, "ip_bytes"), human);
+		fmt_count(p, sizeof(p), json_u64(c, "packets"), human);
+		fmt_count(s, sizeof(s), json_u64(c, "segments"), human);
+		flags[0] = '\0';
+		cJSON_ArrayForEach(
+			f, cJSON_GetObjectItemCaseSensitive(c, "tcp_flags"))
+		{
+			if (cJSON_IsString(f) && used < sizeof(flags))
+				used += (size_t)snprintf(flags + used,
+							 sizeof(flags) - used,
+							 "%s%s",
+							 used ? "," : "",
+							 f->valuestring);
+		}
+		short_time(first, sizeof(first), json_str(c, "first_seen"));
+		short_time(last, sizeof(last), json_str(c, "last_seen"));
+		row[0] = json_str(c, "ifname");
+		row[1] = json_str(c, "direction");
+		row[2] = src;
+		row[3] = dst;
+		row[4] = json_str(c, "state");
+		row[5] = b;
+		row[6] = ib;
+		row[7] = p;
+		row[8] = s;
+		row[9] = flags[0] ? flags : "-";
+		row[10] = first;
+		row[11] = last;
+		table_add(&t, row);
+	}
+	table_print(&t, out, 0);
+	return 0;
+}
+
+int render_stats(const cJSON *resp, FILE *out)
+{
+	static const char *const head[] = { "COUNTER", "VALUE" };
+	static const bool right[] = { false, true };
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(resp, "stats"), *e;
+	struct table t;
+	char v[32];
+
+	table_init(&t, 2, head, right);
+	cJSON_ArrayForEach(e, st)
+	{
+		const char *row[2] = { e->string, v };
+
+		snprintf(v, sizeof(v), "%llu",
+			 (unsigned long long)json_u64(st, e->string));
+		table_add(&t, row);
+	}
+	table_print(&t, out, 0);
+	return 0;
+}
+
+int render_version(const cJSON *resp, FILE *out)
+{
+	fprintf(out, "tcploggerd %s (API %llu, BPF ABI %llu)\n",
+		json_str(resp, "daemon"),
+		(unsigned long long)json_u64(resp, "api"),
+		(unsigned long long)json_u64(resp, "bpf_abi"));
+	fprintf(out, "libbpf %s, kernel %s\n", json_str(resp, "libbpf"),
+		json_str(resp, "kernel"));
+	return 0;
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * render.h - human output of tcplogctl: aligned tables like ss(8), with
+ * exact counters or, on request, human-readable units.
+ */
+#ifndef TCPLOG_RENDER_H
+#define TCPLOG_RENDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+
+/* A table: cells are copied; columns are aligned when printed. */
+struct table {
+	int ncols, nrows, cap;
+	char **cells; /* nrows * ncols */
+	bool *right; /* per column: right-aligned (numbers) */
+};
+
+void table_init(struct table *t, int ncols, const char *const *headers,
+		const bool *right);
+void table_add(struct table *t, const char *const *row);
+/* Prints at most @max_rows data rows (0: all) and frees the table. */
+void table_print(struct table *t, FILE *out, int max_rows);
+
+/* "1.5 MiB" with @human, else the exact integer. */
+void fmt_bytes(char *buf, size_t size, uint64_t v, bool human);
+/* "1.5 M" with @human, else the exact integer. */
+void fmt_count(char *buf, size_t size, uint64_t v, bool human);
+/* A JSON number field as an unsigned integer (0 if absent). */
+uint64_t json_u64(const cJSON *obj, const char *key);
+const char *json_str(const cJSON *obj, const char *key);
+/* "addr:port", IPv6 as "[addr]:port". */
+void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port);
+
+int render_dump(const cJSON *resp, bool human, FILE *out);
+int render_stats(const cJSON *resp, FILE *out);
+int render_version(const cJSON *resp, FILE *out);
+
+#endif /* TCPLOG_RENDER_H */

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* transport.c - connecting to tcploggerd and exchanging lines. */
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "transport.h"
+
+int ctl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	struct group *gr;
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		fprintf(stderr, "tcplogctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		perror("tcplogctl: socket");
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return fd;
+	if (errno == EACCES || errno == EPERM) {
+		gr = stat(path, &st) == 0 ? getgrgid(st.st_gid) : NULL;
+		fprintf(stderr,
+			"tcplogctl: permission denied on %s: run as root or "
+			"join the group '%s' (usermod -aG %s USER, then log "
+			"in again)\n",
+			path, gr ? gr->gr_name : "tcplogger",
+			gr ? gr->gr_name : "tcplogger");
+	} else {
+		fprintf(stderr,
+			"tcplogctl: cannot reach tcploggerd at %s: %s (is the "
+			"daemon running? --socket or TCPLOGCTL_SOCKET name "
+			"another socket)\n",
+			path, strerror(errno));
+	}
+	close(fd);
+	return -1;
+}
+
+int ctl_send(int fd, const char *request)
+{
+	size_t len = strlen(request), off = 0;
+	ssize_t n;
+	char *buf = malloc(len + 1);
+
+	if (!buf)
+		return -1;
+	memcpy(buf, request, len);
+	buf[len++] = '\n';
+	while (off < len) {
+		n = send(fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "tcplogctl: sending the request: %s\n",
+				strerror(errno));
+			free(buf);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	free(buf);
+	return 0;
+}
+
+int ctl_read_line(int fd, char **line, size_t *len, FILE *copy)
+{
+	size_t cap = 1 << 16, used = 0;
+	char *buf = malloc(cap), *nl, *p;
+	ssize_t n;
+
+	if (!buf)
+		return -1;
+	for (;;) {
+		if (cap - used < 65536) {
+			p = realloc(buf, cap * 2);
+			if (!p) {
+				free(buf);
+				fprintf(stderr, "tcplogctl: out of memory\n");
+				return -1;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		n = recv(fd, buf + used, cap - used - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr,
+				"tcplogctl: the daemon closed the connection "
+				"%s\n",
+				n < 0 ? strerror(errno) : "before answering");
+			free(buf);
+			return -1;
+		}
+		nl = memchr(buf + used, '\n', (size_t)n);
+		if (copy)
+			fwrite(buf + used, 1,
+			       nl ? (size_t)(nl - (buf + used)) + 1 : (size_t)n,
+			       copy);
+		if (nl) {
+			*nl = '\0';
+			*line = buf;
+			*len = (size_t)(nl - buf);
+			return 0;
+		}
+		used += (size_t)n;
+		/*
+		 * Streaming straight through: keep only the head (where "ok"
+		 * is), not the whole answer.
+		 */
+		if (copy && used > (1u << 20))
+			used = 256;
+	}
+}
