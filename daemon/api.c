@@ -191,7 +191,7 @@ struct dump_stream *api_dump_begin(struct daemon *d,
 		return NULL;
 	}
 	ds->req = *req;
-	tcplog_clock_init(&ds->clock);
+	ds->clock = daemon_clock(d);
 	ds->collecting = req->sort != API_SORT_NONE;
 	ds->sorted.sort = req->sort;
 	ds->sorted.limit = req->limit;

@@ -9,6 +9,7 @@
 
 #include "attach.h"
 #include "config.h"
+#include "format.h"
 #include "loader.h"
 #include "pins.h"
 #include "server.h"
@@ -29,6 +30,7 @@ struct daemon {
 	struct server server;
 	uint64_t expired; /* entries removed by expiry (issue: lifecycle) */
 	uint64_t health_failed_seen; /* failed inserts at the last health */
+	struct tcplog_clock clock; /* boot time -> wall clock, kept stable */
 };
 
 /* Attaches to every configured interface that exists; logs the others. */
@@ -46,6 +48,9 @@ int daemon_run(struct daemon *d);
 
 /* Detaches everything (keep_attached = no). */
 void daemon_detach_all(struct daemon *d);
+
+/* Boot-time to wall-clock conversion, stable between snapshots. */
+struct tcplog_clock daemon_clock(struct daemon *d);
 
 /* One line for systemd's STATUS= and the log. */
 void daemon_status(struct daemon *d, char *buf, size_t size);

@@ -151,6 +151,25 @@ int daemon_reconcile(struct daemon *d)
 	return ret;
 }
 
+struct tcplog_clock daemon_clock(struct daemon *d)
+{
+	struct tcplog_clock now;
+	int64_t diff;
+
+	/*
+	 * Each measurement of the offset differs by a few hundred
+	 * nanoseconds; one timestamp must print the same in every dump, so
+	 * the offset changes only when the wall clock really moved (set by
+	 * hand or by NTP) by more than 100 us.
+	 */
+	if (tcplog_clock_init(&now))
+		return d->clock;
+	diff = now.real_minus_boot_ns - d->clock.real_minus_boot_ns;
+	if (!d->clock.real_minus_boot_ns || diff > 100000 || diff < -100000)
+		d->clock = now;
+	return d->clock;
+}
+
 void daemon_detach_all(struct daemon *d)
 {
 	int i;

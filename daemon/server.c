@@ -23,6 +23,9 @@
 
 /* A dump is produced in steps while the client's output is below this. */
 #define OUT_LOW_WATER (256 * 1024)
+/* After too_large, the rest of that line is read and dropped, up to this;
+ * a client that keeps sending without a newline is then disconnected. */
+#define DISCARD_MAX (64ull << 20)
 
 struct client {
 	int fd;
@@ -36,6 +39,7 @@ struct client {
 	uint64_t last_progress_ms;
 	bool closing; /* close once the output is sent */
 	bool eof; /* the client shut its side: answer what it sent, close */
+	uint64_t discarding; /* bytes of a too_large line dropped so far */
 	bool want_out; /* EPOLLOUT registered */
 };
 
@@ -273,9 +277,16 @@ void server_on_listen(struct daemon *d)
 				if (s->clients[i]->last_progress_ms <
 				    idlest->last_progress_ms)
 					idlest = s->clients[i];
-			log_info("Too many clients (%d): dropping the "
-				 "longest-idle one (pid %d)",
-				 SERVER_MAX_CLIENTS, (int)idlest->pid);
+			s->evicted++;
+			if (now_ms() - s->evict_logged_ms >= 10000) {
+				/* At most one line per 10 s: a flood of
+				 * connections cannot flood the journal. */
+				log_info("Too many clients (%d): dropped the "
+					 "longest-idle one, %llu times so far",
+					 SERVER_MAX_CLIENTS,
+					 (unsigned long long)s->evicted);
+				s->evict_logged_ms = now_ms();
+			}
 			client_remove(d, idlest, "making room");
 		}
 		c = calloc(1, sizeof(*c));
@@ -343,7 +354,9 @@ static void process_input(struct daemon *d, struct client *c)
 				api_error(&c->out, API_ERR_TOO_LARGE,
 					  "request line longer than 65536 "
 					  "bytes");
-				c->closing = true;
+				/* Drop the rest of the line, then go on. */
+				c->discarding = c->in_len;
+				c->in_len = 0;
 			}
 			return;
 		}
@@ -414,8 +427,28 @@ void server_on_client(struct daemon *d, struct client *c, uint32_t events)
 				client_remove(d, c, strerror(errno));
 				return;
 			}
-			c->in_len += (size_t)n;
 			c->last_progress_ms = now_ms();
+			if (c->discarding) {
+				char *nl = memchr(c->in, '\n', (size_t)n);
+
+				c->discarding += (size_t)n;
+				if (!nl) {
+					if (c->discarding > DISCARD_MAX) {
+						client_remove(d, c,
+							      "endless line");
+						return;
+					}
+					continue;
+				}
+				/* The line ended: keep what follows it. */
+				c->discarding = 0;
+				memmove(c->in, nl + 1,
+					(size_t)n - (size_t)(nl + 1 - c->in));
+				c->in_len =
+					(size_t)n - (size_t)(nl + 1 - c->in);
+				continue;
+			}
+			c->in_len += (size_t)n;
 			if (memchr(c->in, '\n', c->in_len))
 				break;
 		}

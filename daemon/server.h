@@ -27,6 +27,8 @@ struct server {
 	int n_clients;
 	uint64_t requests;
 	uint64_t removed; /* clients freed so far */
+	uint64_t evicted; /* idle clients dropped to make room */
+	uint64_t evict_logged_ms;
 	int timer_fd; /* a 1 s tick, armed only while clients are connected */
 };
 

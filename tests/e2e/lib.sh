@@ -17,6 +17,10 @@ ADDR6_A=fd00::1
 ADDR6_B=fd00::2
 PIN=/sys/fs/bpf/tltest$E2E_ID
 WORK=$(mktemp -d /tmp/tcplog-e2e.XXXXXX)
+# Under /run, not in WORK (0700): other users must reach it in some tests.
+SOCK_DIR=/run/tltest$E2E_ID
+SOCK=$SOCK_DIR/tcploggerd.sock
+SOCK_GROUP=root
 CONF=$WORK/tcploggerd.conf
 DLOG=$WORK/daemon.log
 DPID=
@@ -84,7 +88,7 @@ finish() {
 e2e_require() {
 	[ "$(id -u)" = 0 ] || skip_all "end-to-end tests need root (namespaces, BPF)"
 	local tool
-	for tool in ip nsenter dumpcap tshark nc ethtool tc bpftool; do
+	for tool in ip nsenter dumpcap tshark nc ethtool tc bpftool jq; do
 		command -v "$tool" >/dev/null 2>&1 ||
 			skip_all "missing tool: $tool (scripts/install-deps.sh installs it)"
 	done
@@ -111,7 +115,7 @@ cleanup() {
 	stop_captures
 	stop_background
 	[ -f "$CONF" ] && nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
-	rm -rf "$PIN" "$PIN-foreign" "$PIN-bad"
+	rm -rf "$PIN" "$PIN-foreign" "$PIN-bad" "$SOCK_DIR"
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
 	rm -rf "$WORK"
@@ -167,6 +171,8 @@ write_conf() {
 		*) echo "interfaces = vB" ;;
 		esac
 		echo "pin_path = $PIN"
+		echo "socket = $SOCK"
+		echo "socket_group = $SOCK_GROUP"
 		local kv
 		for kv in "$@"; do
 			echo "${kv%%=*} = ${kv#*=}"
@@ -201,10 +207,18 @@ stop_daemon() {
 	DPID=
 }
 
-# Counts our entries: DIR FAMILY SRC SPORT DST DPORT BYTES IP_BYTES PACKETS
-# SEGMENTS FLAGS, one line each.
-our_entries() { "$DUMPMAP" "$PIN/v1"; }
-our_stat() { "$DUMPMAP" --stats "$PIN/v1" | awk -v k="$1" '$1 == k { print $2 }'; }
+ctl() { "$TCPLOGCTL" --socket "$SOCK" "$@"; }
+
+# Our entries, through `tcplogctl --json dump`: DIR FAMILY SRC SPORT DST
+# DPORT BYTES IP_BYTES PACKETS SEGMENTS FLAGS, one line each.
+our_entries() {
+	ctl --json dump | jq -r '.connections[] | [.direction,
+		(if .family == "ipv4" then 4 else 6 end), .src_ip, .src_port,
+		.dst_ip, .dst_port, .bytes, .ip_bytes, .packets, .segments,
+		(if (.tcp_flags | length) > 0 then .tcp_flags | join(",") else "-" end)]
+		| map(tostring) | join(" ")'
+}
+our_stat() { ctl --json stats | jq -r ".stats.$1"; }
 
 # ---- traffic ---------------------------------------------------------------------------
 

@@ -4,18 +4,18 @@
 # test_daemon.sh - tcploggerd end to end: real traffic between two network
 # namespaces, counts compared with packet captures of the same interface.
 #
-#   test_daemon.sh TCPLOGGERD TCPLOGGERD_UPGRADE DUMPMAP FOREIGN NOTIFYD
+#   test_daemon.sh TCPLOGGERD TCPLOGGERD_UPGRADE TCPLOGCTL FOREIGN NOTIFYD
 #                  [TEST...]
 #
 # TCPLOGGERD_UPGRADE is the daemon built with a different program (the
-# copying parser forced on), for the upgrade test; DUMPMAP reads the pinned
-# maps; FOREIGN puts somebody else's program on a hook; NOTIFYD plays
+# copying parser forced on), for the upgrade test; TCPLOGCTL reads the
+# counts through the daemon's socket; FOREIGN puts somebody else's program on a hook; NOTIFYD plays
 # systemd's notification socket.
 set -u
 
 TCPLOGGERD=$1
 TCPLOGGERD_UPGRADE=$2
-DUMPMAP=$3
+TCPLOGCTL=$3
 FOREIGN=$4
 NOTIFYD=$5
 shift 5
@@ -106,7 +106,18 @@ test_restart_under_load() {
 	say "restart gaps (signal to READY): SIGTERM ${term} ms, SIGKILL ${kill} ms"
 }
 
-prog_ids() { bpftool prog show 2>/dev/null | awk -F: '/name tcplog_ingress/ { print $1 }' | sort; }
+# Our connection map's id, while it is pinned.
+map_id() { bpftool map show pinned "$PIN/v1/conns" -j 2>/dev/null | jq -r .id; }
+
+# The ingress programs that use map MAP_ID (default: ours now): only this
+# run's, whatever else runs on the machine.
+prog_ids() {
+	local id=${1:-$(map_id)}
+	[ -n "$id" ] || return 0
+	bpftool prog show -j 2>/dev/null | jq -r --argjson m "$id" \
+		'.[] | select(.name == "tcplog_ingress" and
+			((.map_ids // []) | index($m))) | .id' | sort
+}
 
 # 3. Upgrade: restart with a different program; the counters continue and
 # the program is swapped in place (link update, filter replace).
@@ -213,10 +224,15 @@ foreign_case() {
 	stop_daemon TERM
 	flow $ADDR4_B 5042 50000 # counted while the daemon is stopped
 	stop_captures
+	start_daemon || return
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	stop_daemon TERM
 	local n1 n2
 	n1=$("$FOREIGN" count "$PIN-foreign")
 	[ "$n1" -gt 0 ] || fail "the foreign program saw no packet"
+	local mid
+	mid=$(map_id)
+	[ -n "$mid" ] || fail "cannot find our map's id"
 	nsb "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1 ||
 		fail "--detach failed"
 	[ ! -e "$PIN/v1" ] || fail "pins left after --detach: $(ls -R "$PIN")"
@@ -231,7 +247,7 @@ foreign_case() {
 		in_b tc qdisc show dev vB | grep -q clsact ||
 			fail "the clsact qdisc (not ours) was removed"
 	fi
-	[ -z "$(prog_ids)" ] || fail "our program is still loaded: $(prog_ids)"
+	[ -z "$(prog_ids "$mid")" ] || fail "our program is still loaded: $(prog_ids "$mid")"
 	nsb "$FOREIGN" detach "$mode" vB ingress "$PIN-foreign"
 	rm -rf "$PIN-foreign"
 	say "foreign program saw $n1 then $n2 packets"
@@ -310,10 +326,13 @@ test_keep_attached_no() {
 	write_conf "keep_attached=no" "directions=ingress egress"
 	start_daemon || return
 	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "no link pin"
+	local mid
+	mid=$(map_id)
+	[ -n "$mid" ] || fail "cannot find our map's id"
 	stop_daemon TERM
 	expect_eq "exit status" "$DAEMON_STATUS" 0
 	[ ! -e "$PIN/v1" ] || fail "pins left: $(ls -R "$PIN")"
-	[ -z "$(prog_ids)" ] || fail "the program is still loaded"
+	[ -z "$(prog_ids "$mid")" ] || fail "the program is still loaded"
 }
 
 # One daemon per pin path.

@@ -1,0 +1,231 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# test_api.sh - the socket API and tcplogctl end to end: schema, counts
+# against a capture, filters and sorts, health exit codes, permissions,
+# and many clients and a huge request while health keeps answering.
+#
+#   test_api.sh TCPLOGGERD TCPLOGCTL SCHEMA [TEST...]
+set -u
+
+TCPLOGGERD=$1
+TCPLOGCTL=$2
+SCHEMA=$3
+shift 3
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+PY=/usr/bin/python3
+VALIDATE=$(dirname "$0")/validate_json.py
+
+# expect_valid DEF JSON: JSON matches $defs/DEF of the schema.
+expect_valid() {
+	local out
+	out=$(printf '%s\n' "$2" | "$PY" "$VALIDATE" "$SCHEMA" "$1" 2>&1) ||
+		fail "$1 response does not match the schema: $out"
+}
+
+# expect_exit WANT CMD...: runs CMD and checks its exit status.
+expect_exit() {
+	local want=$1 rc
+	shift
+	"$@" >"$WORK/out" 2>&1
+	rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exited $rc, want $want: $(head -c 300 "$WORK/out")"
+}
+
+# Every response type validates; dump's counts equal the capture.
+test_schema_and_counts() {
+	write_conf "directions=ingress egress"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 6001 250000
+	flow $ADDR6_B 6002 33333
+	stop_captures
+	expect_valid dump "$(ctl --json dump)"
+	expect_valid stats "$(ctl --json stats)"
+	expect_valid health "$(ctl --json health)"
+	expect_valid version "$(ctl --json version)"
+	expect_valid reset "$(ctl --json reset)"
+	expect_valid error "$(printf '{"cmd":"nope"}\n' | nc -U -N "$SOCK")"
+	expect_valid error "$(printf 'garbage\n' | nc -U -N "$SOCK")"
+	# reset emptied the map: count again from here.
+	capture_start "$NS_B" vB "$WORK/c.pcapng"
+	flow $ADDR4_B 6003 123456
+	flow $ADDR6_B 6004 7777
+	stop_captures
+	expect_same_flows "$WORK/c.pcapng" ingress $ADDR4_B
+	expect_same_flows "$WORK/c.pcapng" ingress $ADDR6_B
+	expect_same_flows "$WORK/c.pcapng" egress $ADDR4_B
+	expect_same_flows "$WORK/c.pcapng" egress $ADDR6_B
+	# The table shows the same connections.
+	ctl dump >"$WORK/table"
+	head -n1 "$WORK/table" | grep -q '^IFACE  *DIR  *SOURCE  *DESTINATION  *STATE  *BYTES' ||
+		fail "no table header: $(head -n1 "$WORK/table")"
+	grep -q "\[fd00::1\]:[0-9]* *\[fd00::2\]:6004" "$WORK/table" ||
+		fail "no IPv6 row in the table"
+	ctl -H dump | grep -q 'KiB' || fail "-H shows no units"
+}
+
+# keys_of FILTER...: "src sport dst dport" of the connections a dump with
+# these tcplogctl options returns, sorted.
+keys_of() {
+	ctl --json dump "$@" | jq -r '.connections[] |
+		"\(.direction) \(.src_ip) \(.src_port) \(.dst_ip) \(.dst_port)"' | sort
+}
+
+# The same selection made by jq on the full dump.
+keys_jq() {
+	ctl --json dump | jq -r ".connections[] | select($1) |
+		\"\(.direction) \(.src_ip) \(.src_port) \(.dst_ip) \(.dst_port)\"" | sort
+}
+
+test_filters_and_sorts() {
+	write_conf "directions=ingress egress"
+	start_daemon || return
+	flow $ADDR4_B 6011 1000
+	flow $ADDR4_B 6012 50000
+	flow $ADDR6_B 6013 20000
+	# One connection stays open (no FIN yet).
+	in_b timeout 20 nc -l $ADDR4_B 6014 >/dev/null &
+	BG_PIDS+=($!)
+	wait_listen 6014
+	(head -c 3000 /dev/zero; sleep 15) | in_a timeout 20 nc $ADDR4_B 6014 &
+	BG_PIDS+=($!)
+	sleep 0.5
+	local want got n
+	n=$(ctl --json dump | jq '.connections | length')
+	[ "$n" -ge 8 ] || fail "expected at least 8 entries, got $n"
+	while IFS='|' read -r opts sel; do
+		# shellcheck disable=SC2086
+		got=$(keys_of $opts)
+		want=$(keys_jq "$sel")
+		[ -n "$want" ] || [ "$opts" = "--iface lo" ] || fail "$opts: selects nothing"
+		[ "$got" = "$want" ] || fail "dump $opts: got [$got] want [$want]"
+	done <<EOF2
+--port 6012|.src_port == 6012 or .dst_port == 6012
+--host $ADDR6_A|.src_ip == "$ADDR6_A" or .dst_ip == "$ADDR6_A"
+--host $ADDR4_B|.src_ip == "$ADDR4_B" or .dst_ip == "$ADDR4_B"
+--state open|.state == "open"
+--state closed|.state == "closed"
+--iface vB|.ifname == "vB"
+--iface lo|.ifname == "lo"
+--state open --port 6014|.state == "open" and (.src_port == 6014 or .dst_port == 6014)
+EOF2
+	[ -n "$(keys_of --state open)" ] || fail "no open connection"
+	local key
+	for key in bytes packets segments first_seen last_seen; do
+		got=$(ctl --json dump --sort $key | jq -r "[.connections[].$key] | tostring")
+		want=$(ctl --json dump | jq -r "[.connections[].$key] | sort | reverse | tostring")
+		[ "$got" = "$want" ] || fail "--sort $key: $got, want $want"
+		got=$(ctl --json dump --sort $key --limit 3 | jq -r "[.connections[].$key] | tostring")
+		want=$(ctl --json dump | jq -r "[.connections[].$key] | sort | reverse | .[:3] | tostring")
+		[ "$got" = "$want" ] || fail "--sort $key --limit 3: $got, want $want"
+	done
+	n=$(ctl --json dump --limit 2 | jq '.connections | length')
+	expect_eq "--limit 2" "$n" 2
+	expect_exit 1 ctl dump --sort size
+	expect_exit 1 ctl dump --port 70000
+	expect_exit 1 ctl dump --host 1.2.3
+	expect_exit 1 ctl dump --state half
+	expect_exit 1 ctl stats --limit 3
+	expect_exit 1 ctl frobnicate
+	expect_exit 1 ctl
+	stop_background
+}
+
+# health: 0 ok, 1 warning (map nearly full), 2 critical, 3 unknown.
+test_health_codes() {
+	write_conf "max_connections=10"
+	start_daemon || return
+	expect_exit 0 ctl health
+	grep -q '^TCPLOGGER OK - ' "$WORK/out" || fail "summary: $(cat "$WORK/out")"
+	local p
+	for p in $(seq 6021 6029); do
+		flow $ADDR4_B "$p" 100
+	done
+	expect_exit 1 ctl health # 9 of 10 entries: 90 %
+	grep -q '^TCPLOGGER WARNING - .*map_usage warning (9 of 10' "$WORK/out" ||
+		fail "summary: $(cat "$WORK/out")"
+	flow $ADDR4_B 6030 100
+	flow $ADDR4_B 6031 100 # the map is full: refused and counted
+	expect_exit 2 ctl health
+	grep -q 'map_usage critical (10 of 10' "$WORK/out" || fail "summary: $(cat "$WORK/out")"
+	grep -q 'insert_failures warning' "$WORK/out" || fail "no insert failures: $(cat "$WORK/out")"
+	expect_eq "insert_failed_full" "$(our_stat insert_failed_full)" "$(ctl --json stats | jq .stats.insert_failed_full)"
+	[ "$(our_stat insert_failed_full)" -gt 0 ] || fail "no failed insert counted"
+	expect_exit 2 ctl --json health # the plugin codes hold with --json too
+	stop_daemon TERM
+	expect_exit 3 ctl health
+	grep -q '^TCPLOGGER UNKNOWN' "$WORK/out" || fail "summary: $(cat "$WORK/out")"
+	expect_exit 3 ctl dump
+}
+
+# Socket permissions: 0660 and the group; reset is root's.
+test_permissions() {
+	local grp=tlg$E2E_ID gid
+	groupadd "$grp" || { fail "cannot create a test group"; return; }
+	gid=$(getent group "$grp" | cut -d: -f3)
+	SOCK_GROUP=$grp write_conf
+	start_daemon || { groupdel "$grp"; return; }
+	expect_eq "socket mode" "$(stat -c '%a %G' "$SOCK")" "660 $grp"
+	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+	local member=(setpriv --reuid=65534 --regid=65534 --groups="$gid")
+	expect_exit 3 "${nobody[@]}" "$TCPLOGCTL" --socket "$SOCK" dump
+	grep -q "permission denied on $SOCK: run as root or join the group '$grp'" "$WORK/out" ||
+		fail "message: $(cat "$WORK/out")"
+	expect_exit 0 "${member[@]}" "$TCPLOGCTL" --socket "$SOCK" dump
+	expect_exit 0 "${member[@]}" "$TCPLOGCTL" --socket "$SOCK" health
+	expect_exit 2 "${member[@]}" "$TCPLOGCTL" --socket "$SOCK" reset
+	grep -q 'permission_denied' "$WORK/out" || fail "message: $(cat "$WORK/out")"
+	expect_exit 0 ctl reset
+	stop_daemon TERM
+	groupdel "$grp"
+}
+
+# 200 clients at once (more than the daemon keeps), a 10 MB request line
+# and garbage, while health keeps answering.
+test_many_clients() {
+	write_conf
+	start_daemon || return
+	local i t0 ms
+	for i in $(seq 200); do
+		sleep 30 | nc -U "$SOCK" >/dev/null 2>&1 &
+		BG_PIDS+=($!)
+	done
+	head -c 10000000 /dev/zero | tr '\0' 'a' | nc -U -N "$SOCK" >"$WORK/big" 2>/dev/null &
+	BG_PIDS+=($!)
+	head -c 1000000 /dev/urandom | nc -U -N "$SOCK" >/dev/null 2>&1 &
+	BG_PIDS+=($!)
+	for i in $(seq 20); do
+		t0=$(date +%s%N)
+		expect_exit 0 ctl health
+		ms=$((($(date +%s%N) - t0) / 1000000))
+		[ "$ms" -lt 2000 ] || fail "health took $ms ms"
+		sleep 0.05
+	done
+	wait_for 80 grep -q too_large "$WORK/big"
+	expect_valid error "$(head -n1 "$WORK/big")"
+	grep -q '"code":"too_large"' "$WORK/big" || fail "no too_large answer: $(head -c 200 "$WORK/big")"
+	kill -0 "$DPID" || fail "the daemon died"
+	expect_eq "clients kept" "$(ctl --json stats | jq '.stats.clients <= 64')" true
+	stop_background
+	say "20 health checks answered beside 200 idle clients and a 10 MB line"
+}
+
+main() {
+	e2e_require
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	setup_net
+	local tests=("$@")
+	[ ${#tests[@]} -gt 0 ] || tests=(test_schema_and_counts
+		test_filters_and_sorts test_health_codes test_permissions
+		test_many_clients)
+	for t in "${tests[@]}"; do
+		run_test "$t"
+	done
+	finish
+}
+
+main "$@"
