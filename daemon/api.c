@@ -21,9 +21,16 @@
 /* Entries read from the map per step of a dump. */
 #define STEP_ENTRIES 4096
 
+/* The formatted time of the last whole second a dump printed. */
+struct time_cache {
+	int64_t sec;
+	char text[TCPLOG_TIME_STRLEN];
+};
+
 struct dump_stream {
 	struct api_request req;
 	struct tcplog_clock clock;
+	struct time_cache times;
 	struct ifname_cache ifnames;
 	struct map_walk walk;
 	struct sorted_set sorted;
@@ -46,15 +53,30 @@ void api_error(struct jw *w, const char *code, const char *msg)
 	jw_newline(w);
 }
 
-static void write_time(struct jw *w, const char *key,
+static void write_time(struct jw *w, const char *key, struct time_cache *tc,
 		       const struct tcplog_clock *clock, __u64 boot_ns)
 {
-	char buf[TCPLOG_TIME_STRLEN];
+	int64_t ns = tcplog_boot_to_unix_ns(clock, boot_ns);
+	int64_t sec = ns / 1000000000, usec = (ns % 1000000000) / 1000;
+	char *frac;
+	int i;
 
-	if (tcplog_format_rfc3339(tcplog_boot_to_unix_ns(clock, boot_ns), buf,
-				  sizeof(buf)))
-		snprintf(buf, sizeof(buf), "1970-01-01T00:00:00.000000Z");
-	jw_kv_string(w, key, buf);
+	/*
+	 * Connections seen in the same second share the date and time:
+	 * format those once (gmtime is the slow part) and only the
+	 * microseconds for each.
+	 */
+	if (ns < 0 || sec != tc->sec) {
+		if (tcplog_format_rfc3339(ns, tc->text, sizeof(tc->text)))
+			snprintf(tc->text, sizeof(tc->text),
+				 "1970-01-01T00:00:00.000000Z");
+		tc->sec = ns < 0 ? INT64_MIN : sec;
+	} else {
+		frac = tc->text + 20; /* "YYYY-MM-DDTHH:MM:SS." */
+		for (i = 5; i >= 0; i--, usec /= 10)
+			frac[i] = (char)('0' + usec % 10);
+	}
+	jw_kv_string(w, key, tc->text);
 }
 
 static void write_conn(struct jw *w, const struct conn_rec *r,
@@ -89,8 +111,8 @@ static void write_conn(struct jw *w, const struct conn_rec *r,
 		if (r->c.tcp_flags & bit)
 			jw_string(w, tcplog_tcp_flag_name(bit));
 	jw_array_end(w);
-	write_time(w, "first_seen", &ds->clock, r->c.first_seen_ns);
-	write_time(w, "last_seen", &ds->clock, r->c.last_seen_ns);
+	write_time(w, "first_seen", &ds->times, &ds->clock, r->c.first_seen_ns);
+	write_time(w, "last_seen", &ds->times, &ds->clock, r->c.last_seen_ns);
 	jw_kv_string(w, "state",
 		     tcplog_conn_is_closed(r->c.tcp_flags) ? "closed" : "open");
 	jw_object_end(w);
@@ -192,6 +214,7 @@ struct dump_stream *api_dump_begin(struct daemon *d,
 	}
 	ds->req = *req;
 	ds->clock = daemon_clock(d);
+	ds->times.sec = INT64_MIN; /* nothing formatted yet */
 	ds->collecting = req->sort != API_SORT_NONE;
 	ds->sorted.sort = req->sort;
 	ds->sorted.limit = req->limit;
