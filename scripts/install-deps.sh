@@ -17,11 +17,20 @@ pkgs=(
 	libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcjson-dev
 	iproute2                       # tc, ip: attach and test namespaces
 	# end-to-end tests: ground truth and traffic
-	tshark ethtool netcat-openbsd util-linux procps
+	tshark ethtool netcat-openbsd util-linux procps jq tmux bc
+	python3-jsonschema                     # API schema checks
 )
 
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+
+# libFuzzer comes with clang's runtime: the versioned package on Ubuntu.
+if apt-cache show libclang-rt-dev >/dev/null 2>&1; then
+	apt-get install -y -qq --no-install-recommends libclang-rt-dev
+else
+	clang_major=$(clang --version | sed -n 's/.*clang version \([0-9]*\).*/\1/p')
+	apt-get install -y -qq --no-install-recommends "libclang-rt-$clang_major-dev"
+fi
 
 # bpftool generates the BPF skeleton. Debian ships it as its own package;
 # Ubuntu inside linux-tools for the running kernel.

@@ -213,6 +213,38 @@ test_many_clients() {
 	say "20 health checks answered beside 200 idle clients and a 10 MB line"
 }
 
+# watch: redraws in place with rates, q quits and restores the terminal.
+test_watch() {
+	command -v tmux >/dev/null || { fail "tmux is missing"; return; }
+	write_conf
+	start_daemon || return
+	local tm=tlw$E2E_ID i
+	slow_flow $ADDR4_B 6041 400 &
+	BG_PIDS+=($!)
+	sleep 0.3
+	tmux new-session -d -s "$tm" -x 160 -y 30 \
+		"echo before-watch; $TCPLOGCTL --socket $SOCK watch --interval 0.3; echo \$? >$WORK/watch.rc; sleep 30"
+	sleep 1.2
+	tmux capture-pane -p -t "$tm" >"$WORK/screen1"
+	grep -q '^tcplogctl watch: .* sorted by bytes (q quits)' "$WORK/screen1" ||
+		fail "no watch header: $(cat "$WORK/screen1")"
+	grep -q 'BYTES/s' "$WORK/screen1" || fail "no rate column"
+	# The running flow's row shows a rate above zero.
+	awk '$3 ~ /^198\.18\.0\.1:/ && $4 ~ /:6041$/ && $6 > 0 { found = 1 } END { exit !found }' \
+		"$WORK/screen1" || fail "no row with a rate: $(cat "$WORK/screen1")"
+	grep -q before-watch "$WORK/screen1" && fail "watch does not draw on its own screen"
+	tmux send-keys -t "$tm" q
+	for i in $(seq 40); do
+		[ -s "$WORK/watch.rc" ] && break
+		sleep 0.05
+	done
+	expect_eq "watch exit status after q" "$(cat "$WORK/watch.rc" 2>/dev/null)" 0
+	tmux capture-pane -p -t "$tm" >"$WORK/screen2"
+	grep -q before-watch "$WORK/screen2" || fail "the terminal was not restored: $(cat "$WORK/screen2")"
+	tmux kill-session -t "$tm"
+	stop_background
+}
+
 main() {
 	e2e_require
 	trap cleanup EXIT
@@ -221,7 +253,7 @@ main() {
 	local tests=("$@")
 	[ ${#tests[@]} -gt 0 ] || tests=(test_schema_and_counts
 		test_filters_and_sorts test_health_codes test_permissions
-		test_many_clients)
+		test_many_clients test_watch)
 	for t in "${tests[@]}"; do
 		run_test "$t"
 	done
