@@ -52,7 +52,7 @@ median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 echo "| entries | tcplogctl dump --json | bpftool map dump -j | speed-up | JSON size | daemon RSS before | daemon peak RSS growth |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
 for n in "${sizes[@]}"; do
-	"$build/bench/fill_map" "$pin/v1" "$n" "$ifindex" >/dev/null
+	"$build/tests/fill_map" "$pin/v1" "$n" "$ifindex" >/dev/null
 	rss0=$(kb "$dpid" VmRSS)
 	echo 5 >"/proc/$dpid/clear_refs" # resets VmHWM to the current RSS
 	t=()

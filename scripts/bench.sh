@@ -11,8 +11,7 @@ set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=$top/build-bench
-cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DTCPLOG_BUILD_TESTS=OFF \
-	>/dev/null
+cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DTCPLOG_FUZZ=OFF >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target bench_prog fill_map tcploggerd \
 	tcplogctl >/dev/null
 echo "tcplogger $(git -C "$top" describe --always --dirty 2>/dev/null || echo '?'), $(date -u +%Y-%m-%dT%H:%MZ)"

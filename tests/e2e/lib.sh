@@ -184,13 +184,16 @@ write_conf() {
 # and waits until it says it started. DAEMON_ENV adds to its environment.
 DAEMON_ENV=()
 start_daemon() {
-	local bin=${1:-$TCPLOGGERD} i
+	local bin=${1:-$TCPLOGGERD} i before
+	# The log may hold an earlier daemon's start: wait for a new one.
+	before=$(grep -c 'Started:' "$DLOG" 2>/dev/null)
 	# env and nsenter exec: $! is the daemon itself, for signals.
 	env "${DAEMON_ENV[@]}" nsenter --net=/run/netns/"$NS_B" "$bin" \
 		--config "$CONF" >>"$DLOG" 2>&1 &
 	DPID=$!
 	for i in $(seq 100); do
-		grep -q 'Started:' "$DLOG" 2>/dev/null && return 0
+		[ "$(grep -c 'Started:' "$DLOG" 2>/dev/null)" -gt "${before:-0}" ] &&
+			return 0
 		kill -0 "$DPID" 2>/dev/null || break
 		sleep 0.05
 	done

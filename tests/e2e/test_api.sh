@@ -5,13 +5,14 @@
 # against a capture, filters and sorts, health exit codes, permissions,
 # and many clients and a huge request while health keeps answering.
 #
-#   test_api.sh TCPLOGGERD TCPLOGCTL SCHEMA [TEST...]
+#   test_api.sh TCPLOGGERD TCPLOGCTL SCHEMA FILL_MAP [TEST...]
 set -u
 
 TCPLOGGERD=$1
 TCPLOGCTL=$2
 SCHEMA=$3
-shift 3
+FILL_MAP=$4
+shift 4
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -245,6 +246,49 @@ test_watch() {
 	stop_background
 }
 
+# Socket activation: the daemon takes the socket systemd passes (here
+# systemd-socket-activate, which does the same).
+test_socket_activation() {
+	command -v systemd-socket-activate >/dev/null ||
+		{ fail "systemd-socket-activate is missing"; return; }
+	write_conf
+	mkdir -p "$SOCK_DIR"
+	systemd-socket-activate -l "$SOCK" nsenter --net=/run/netns/"$NS_B" \
+		"$TCPLOGGERD" --config "$CONF" >>"$DLOG" 2>&1 &
+	DPID=$!
+	wait_for 80 test -S "$SOCK" || fail "systemd-socket-activate did not listen"
+	# The daemon starts at the first connection: this health check.
+	expect_exit 0 ctl health
+	wait_for 80 log_has 'Listening on the socket passed by systemd' ||
+		fail "the passed socket was not used"
+	expect_exit 0 ctl dump
+	stop_daemon TERM
+}
+
+# A client that sends nothing is dropped after 10 s; one that stops
+# reading a dump half-way is dropped without harm to others.
+test_idle_and_disconnect() {
+	write_conf "max_connections=300000"
+	start_daemon || return
+	local ifindex t0 s
+	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
+	"$FILL_MAP" "$PIN/v1" 200000 "$ifindex" >/dev/null || fail "fill_map"
+	# Reads 1 KB of a ~65 MB answer, then closes.
+	ctl --json dump | head -c 1000 >/dev/null
+	t0=$(date +%s)
+	sleep 30 | nc -U "$SOCK" >/dev/null &
+	local idle=$!
+	BG_PIDS+=($idle)
+	expect_exit 0 ctl health
+	wait_for 600 sh -c "! kill -0 $idle 2>/dev/null" ||
+		fail "the idle client was not dropped"
+	s=$(($(date +%s) - t0))
+	[ "$s" -ge 9 ] && [ "$s" -le 13 ] || fail "idle client dropped after $s s"
+	kill -0 "$DPID" || fail "the daemon died"
+	expect_eq "entries" "$(ctl --json dump | jq '.connections | length')" 200000
+	say "idle client dropped after $s s; a client leaving mid-dump did no harm"
+}
+
 main() {
 	e2e_require
 	trap cleanup EXIT
@@ -253,7 +297,8 @@ main() {
 	local tests=("$@")
 	[ ${#tests[@]} -gt 0 ] || tests=(test_schema_and_counts
 		test_filters_and_sorts test_health_codes test_permissions
-		test_many_clients test_watch)
+		test_many_clients test_watch test_socket_activation
+		test_idle_and_disconnect)
 	for t in "${tests[@]}"; do
 		run_test "$t"
 	done

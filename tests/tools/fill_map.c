@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * fill_map.c - benchmark helper: fills a pinned tcplogger connection map
+ * fill_map.c - test and benchmark helper: fills a pinned tcplogger connection map
  * with N synthetic connections (distinct IPv4 4-tuples on ifindex IFINDEX,
  * realistic counters), in batches. Replaces what is there.
  *
