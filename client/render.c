@@ -140,8 +140,19 @@ void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port)
 		snprintf(buf, size, "%s:%llu", ip, (unsigned long long)port);
 }
 
-/* "2026-11-30T03:47:39.396190Z" -> "03:47:39.396" for the table. */
-static void short_time(char *buf, size_t size, const char *rfc3339)
+void conn_columns(const cJSON *c, const char **row, char *src, char *dst,
+		  size_t size)
+{
+	fmt_endpoint(src, size, json_str(c, "src_ip"), json_u64(c, "src_port"));
+	fmt_endpoint(dst, size, json_str(c, "dst_ip"), json_u64(c, "dst_port"));
+	row[0] = json_str(c, "ifname");
+	row[1] = json_str(c, "direction");
+	row[2] = src;
+	row[3] = dst;
+	row[4] = json_str(c, "state");
+}
+
+void short_time(char *buf, size_t size, const char *rfc3339)
 {
 	const char *t = strchr(rfc3339, 'T');
 
@@ -170,10 +181,7 @@ int render_dump(const cJSON *resp, bool human, FILE *out)
 		const char *row[12];
 		size_t used = 0;
 
-		fmt_endpoint(src, sizeof(src), json_str(c, "src_ip"),
-			     json_u64(c, "src_port"));
-		fmt_endpoint(dst, sizeof(dst), json_str(c, "dst_ip"),
-			     json_u64(c, "dst_port"));
+		conn_columns(c, row, src, dst, sizeof(src));
 		fmt_bytes(b, sizeof(b), json_u64(c, "bytes"), human);
 		fmt_bytes(ib, sizeof(ib), json_u64(c, "ip_bytes"), human);
 		fmt_count(p, sizeof(p), json_u64(c, "packets"), human);
@@ -191,11 +199,6 @@ int render_dump(const cJSON *resp, bool human, FILE *out)
 		}
 		short_time(first, sizeof(first), json_str(c, "first_seen"));
 		short_time(last, sizeof(last), json_str(c, "last_seen"));
-		row[0] = json_str(c, "ifname");
-		row[1] = json_str(c, "direction");
-		row[2] = src;
-		row[3] = dst;
-		row[4] = json_str(c, "state");
 		row[5] = b;
 		row[6] = ib;
 		row[7] = p;

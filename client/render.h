@@ -34,6 +34,16 @@ const char *json_str(const cJSON *obj, const char *key);
 /* "addr:port", IPv6 as "[addr]:port". */
 void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port);
 
+/*
+ * The columns every connection table starts with: IFACE DIR SOURCE
+ * DESTINATION STATE into row[0..4]; @src and @dst (@size bytes each) hold
+ * the endpoint texts.
+ */
+void conn_columns(const cJSON *c, const char **row, char *src, char *dst,
+		  size_t size);
+/* "2026-11-30T03:47:39.396190Z" -> "03:47:39.396" (@size 13 or more). */
+void short_time(char *buf, size_t size, const char *rfc3339);
+
 int render_dump(const cJSON *resp, bool human, FILE *out);
 int render_stats(const cJSON *resp, FILE *out);
 int render_version(const cJSON *resp, FILE *out);

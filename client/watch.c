@@ -149,23 +149,12 @@ static void draw(const struct ctl_opts *o, cJSON *resp, struct prev **prevs,
 		const char *row[10];
 
 		c = rows[i].conn;
-		fmt_endpoint(src, sizeof(src), json_str(c, "src_ip"),
-			     json_u64(c, "src_port"));
-		fmt_endpoint(dst, sizeof(dst), json_str(c, "dst_ip"),
-			     json_u64(c, "dst_port"));
+		conn_columns(c, row, src, dst, sizeof(src));
 		fmt_bytes(bps, sizeof(bps), (uint64_t)rows[i].bps, o->human);
 		fmt_count(pps, sizeof(pps), (uint64_t)rows[i].pps, o->human);
 		fmt_bytes(b, sizeof(b), json_u64(c, "bytes"), o->human);
 		fmt_count(p, sizeof(p), json_u64(c, "packets"), o->human);
-		snprintf(last, sizeof(last), "%.8s",
-			 strchr(json_str(c, "last_seen"), 'T') ?
-				 strchr(json_str(c, "last_seen"), 'T') + 1 :
-				 "");
-		row[0] = json_str(c, "ifname");
-		row[1] = json_str(c, "direction");
-		row[2] = src;
-		row[3] = dst;
-		row[4] = json_str(c, "state");
+		short_time(last, sizeof(last), json_str(c, "last_seen"));
 		row[5] = bps;
 		row[6] = pps;
 		row[7] = b;

@@ -339,3 +339,18 @@ expect_eq() {
 		fail "$1: got '$2', want '$3'"
 	fi
 }
+
+# e2e_main [TEST...]: sets up, runs the named tests (default: the script's
+# DEFAULT_TESTS) and reports; cleanup runs however it ends.
+e2e_main() {
+	e2e_require
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	setup_net
+	local tests=("$@") t
+	[ ${#tests[@]} -gt 0 ] || tests=("${DEFAULT_TESTS[@]}")
+	for t in "${tests[@]}"; do
+		run_test "$t"
+	done
+	finish
+}

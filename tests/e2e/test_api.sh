@@ -289,20 +289,10 @@ test_idle_and_disconnect() {
 	say "idle client dropped after $s s; a client leaving mid-dump did no harm"
 }
 
-main() {
-	e2e_require
-	trap cleanup EXIT
-	trap 'exit 130' INT TERM
-	setup_net
-	local tests=("$@")
-	[ ${#tests[@]} -gt 0 ] || tests=(test_schema_and_counts
-		test_filters_and_sorts test_health_codes test_permissions
-		test_many_clients test_watch test_socket_activation
-		test_idle_and_disconnect)
-	for t in "${tests[@]}"; do
-		run_test "$t"
-	done
-	finish
-}
+DEFAULT_TESTS=(
+	test_schema_and_counts test_filters_and_sorts test_health_codes
+	test_permissions test_many_clients test_watch test_socket_activation
+	test_idle_and_disconnect
+)
 
-main "$@"
+e2e_main "$@"

@@ -460,25 +460,14 @@ test_missing_caps() {
 	[ ! -e "$PIN/v1" ] || fail "pins made without privileges"
 }
 
-main() {
-	e2e_require
-	trap cleanup EXIT
-	trap 'exit 130' INT TERM
-	setup_net
-	local tests=("$@")
-	[ ${#tests[@]} -gt 0 ] || tests=(test_bad_configs test_exact_flows
-		test_segments test_restart_under_load test_upgrade_tcx
-		test_upgrade_tc test_incompatible_maps test_mode_switch
-		test_first_on_hook_tcx
-		test_first_on_hook_tc test_foreign_tcx test_foreign_tc
-		test_tc_own_qdisc
-		test_iface_recreate test_reload test_keep_attached_no
-		test_second_instance test_notify test_auto_interfaces
-		test_bpffs_mount test_missing_caps)
-	for t in "${tests[@]}"; do
-		run_test "$t"
-	done
-	finish
-}
+DEFAULT_TESTS=(
+	test_bad_configs test_exact_flows test_segments
+	test_restart_under_load test_upgrade_tcx test_upgrade_tc
+	test_incompatible_maps test_mode_switch test_first_on_hook_tcx
+	test_first_on_hook_tc test_foreign_tcx test_foreign_tc
+	test_tc_own_qdisc test_iface_recreate test_reload
+	test_keep_attached_no test_second_instance test_notify
+	test_auto_interfaces test_bpffs_mount test_missing_caps
+)
 
-main "$@"
+e2e_main "$@"
