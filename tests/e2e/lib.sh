@@ -98,10 +98,20 @@ e2e_require() {
 	fi
 }
 
+# kill_tree PID: PID and every process below it (a background flow is a
+# subshell whose nc would otherwise go on sending into the next test).
+kill_tree() {
+	local child
+	for child in $(pgrep -P "$1"); do
+		kill_tree "$child"
+	done
+	kill "$1" 2>/dev/null
+}
+
 stop_background() {
 	local pid
 	for pid in "${BG_PIDS[@]}"; do
-		kill "$pid" 2>/dev/null
+		kill_tree "$pid"
 	done
 	for pid in "${BG_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null

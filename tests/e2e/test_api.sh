@@ -256,8 +256,9 @@ test_socket_activation() {
 	systemd-socket-activate -l "$SOCK" nsenter --net=/run/netns/"$NS_B" \
 		"$TCPLOGGERD" --config "$CONF" >>"$DLOG" 2>&1 &
 	DPID=$!
-	wait_for 80 test -S "$SOCK" || fail "systemd-socket-activate did not listen"
-	# The daemon starts at the first connection: this health check.
+	# The socket file appears at bind(), a moment before listen().
+	wait_for 80 ctl health >/dev/null 2>&1 ||
+		fail "no answer through the activated socket"
 	expect_exit 0 ctl health
 	wait_for 80 log_has 'Listening on the socket passed by systemd' ||
 		fail "the passed socket was not used"
@@ -285,7 +286,10 @@ test_idle_and_disconnect() {
 	s=$(($(date +%s) - t0))
 	[ "$s" -ge 9 ] && [ "$s" -le 13 ] || fail "idle client dropped after $s s"
 	kill -0 "$DPID" || fail "the daemon died"
-	expect_eq "entries" "$(ctl --json dump | jq '.connections | length')" 200000
+	# (Only the synthetic ones: a late packet of an earlier test's
+	# connection may add a real entry.)
+	expect_eq "entries" "$(ctl --json dump |
+		jq '[.connections[] | select(.dst_ip == "198.19.0.1")] | length')" 200000
 	say "idle client dropped after $s s; a client leaving mid-dump did no harm"
 }
 
