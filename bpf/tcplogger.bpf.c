@@ -40,6 +40,15 @@ struct {
 	__type(value, struct tcplog_percpu);
 } tcplog_percpu SEC(".maps");
 
+/* Written by the daemon only; here so it is created and pinned with the
+ * other maps (struct tcplog_totals). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tcplog_totals);
+} tcplog_totals SEC(".maps");
+
 /* CLOCK_BOOTTIME to the tick; struct tcplog_percpu says why. */
 static __always_inline __u64 boot_time_ns(struct tcplog_percpu *pc)
 {

@@ -150,6 +150,32 @@ struct tcplog_percpu {
 };
 
 /*
+ * Why a connection entry was removed from the map (by the daemon).
+ */
+enum tcplog_reason {
+	TCPLOG_REASON_FIN = 0, /* closed with a FIN, closed_timeout passed */
+	TCPLOG_REASON_RST, /* closed with an RST, closed_timeout passed */
+	TCPLOG_REASON_IDLE, /* no packet for idle_timeout */
+	TCPLOG_REASON_PRESSURE, /* the longest idle, removed early: map full */
+	TCPLOG_REASON_MAX,
+};
+
+/*
+ * What expiry removed so far: one element of an array map, written by the
+ * daemon only (the BPF program never touches it) and pinned with the
+ * other maps, so that live entries + these totals always equal everything
+ * counted since the maps were created, across daemon restarts.
+ */
+struct tcplog_totals {
+	__u64 entries;
+	__u64 bytes;
+	__u64 ip_bytes;
+	__u64 packets;
+	__u64 segments;
+	__u64 reason[TCPLOG_REASON_MAX]; /* entries by enum tcplog_reason */
+};
+
+/*
  * Sizes are part of the ABI. The asserts catch a compiler or an edit that
  * changes a layout without bumping TCPLOG_ABI_VERSION.
  */
@@ -159,5 +185,7 @@ _Static_assert(sizeof(struct tcplog_dp_stats) == 8 * TCPLOG_STAT_MAX,
 	       "stats layout");
 _Static_assert(sizeof(struct tcplog_percpu) == 8 * TCPLOG_STAT_MAX + 16,
 	       "per-CPU layout");
+_Static_assert(sizeof(struct tcplog_totals) == 8 * (5 + TCPLOG_REASON_MAX),
+	       "totals layout");
 
 #endif /* TCPLOGGER_H */

@@ -11,6 +11,8 @@
 #include <bpf/libbpf.h>
 
 #include "api.h"
+#include "connlog.h"
+#include "expiry.h"
 #include "daemon.h"
 #include "format.h"
 #include "log.h"
@@ -153,7 +155,19 @@ static void write_stats(struct jw *w, struct daemon *d, uint64_t entries,
 	jw_kv_u64(w, "entries", entries);
 	jw_kv_u64(w, "capacity", d->cfg.max_connections);
 	jw_kv_u64(w, "closed", closed);
-	jw_kv_u64(w, "expired", d->expired);
+	/* Live entries + these = everything counted since the maps began. */
+	jw_kv_u64(w, "expired", d->totals.entries);
+	jw_kv_u64(w, "expired_bytes", d->totals.bytes);
+	jw_kv_u64(w, "expired_ip_bytes", d->totals.ip_bytes);
+	jw_kv_u64(w, "expired_packets", d->totals.packets);
+	jw_kv_u64(w, "expired_segments", d->totals.segments);
+	for (i = 0; i < TCPLOG_REASON_MAX; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "expired_%s",
+			 tcplog_reason_name((int)i));
+		jw_kv_u64(w, key, d->totals.reason[i]);
+	}
 	jw_kv_u64(w, "clients", (uint64_t)d->server.n_clients);
 	jw_kv_u64(w, "requests", d->server.requests);
 	jw_object_end(w);
@@ -454,6 +468,7 @@ static void do_reset(struct daemon *d, uid_t uid, struct jw *w)
 	bpf_map_update_elem(fd, &zero, percpu, BPF_ANY);
 	free(percpu);
 	d->health_failed_seen = 0;
+	expiry_reset_totals(d);
 	log_notice("Counters reset by uid 0: %d connections removed", deleted);
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);

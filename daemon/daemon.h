@@ -28,9 +28,10 @@ struct daemon {
 	bool stop;
 	bool reconcile_pending; /* an rtnetlink event asks to look again */
 	struct server server;
-	uint64_t expired; /* entries removed by expiry (issue: lifecycle) */
 	uint64_t health_failed_seen; /* failed inserts at the last health */
 	struct tcplog_clock clock; /* boot time -> wall clock, kept stable */
+	struct tcplog_totals totals; /* what expiry removed (pinned copy) */
+	int expiry_fd;
 };
 
 /* Attaches to every configured interface that exists; logs the others. */

@@ -77,7 +77,7 @@ int loader_load(struct loader *l, const struct config *cfg,
 		struct bpf_map *map;
 		const char *name;
 		int adopted;
-	} maps[2];
+	} maps[3];
 	char path[400];
 	int i, err;
 
@@ -97,7 +97,9 @@ int loader_load(struct loader *l, const struct config *cfg,
 	maps[0].name = "conns";
 	maps[1].map = l->skel->maps.tcplog_percpu;
 	maps[1].name = "percpu";
-	for (i = 0; i < 2; i++) {
+	maps[2].map = l->skel->maps.tcplog_totals;
+	maps[2].name = "totals";
+	for (i = 0; i < 3; i++) {
 		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
 		maps[i].adopted = adopt_map(maps[i].map, path);
 		if (maps[i].adopted < 0) {
@@ -115,7 +117,7 @@ int loader_load(struct loader *l, const struct config *cfg,
 					"");
 		goto fail;
 	}
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < 3; i++) {
 		if (maps[i].adopted)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
@@ -160,4 +162,9 @@ int loader_conns_fd(const struct loader *l)
 int loader_percpu_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.tcplog_percpu);
+}
+
+int loader_totals_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.tcplog_totals);
 }

@@ -29,5 +29,6 @@ void loader_close(struct loader *l);
 int loader_prog_fd(const struct loader *l, int direction);
 int loader_conns_fd(const struct loader *l);
 int loader_percpu_fd(const struct loader *l);
+int loader_totals_fd(const struct loader *l);
 
 #endif /* TCPLOG_LOADER_H */

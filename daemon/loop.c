@@ -15,6 +15,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "expiry.h"
 #include "maputil.h"
 #include "log.h"
 #include "netlink.h"
@@ -254,6 +255,7 @@ static int handle_signal(struct daemon *d)
 				 d->cfg.pin_path);
 			d->cfg = next;
 			daemon_reconcile(d);
+			expiry_rearm(d);
 		}
 		sd_notify(0, "READY=1");
 		notify_status(d);
@@ -276,6 +278,7 @@ static int setup_fds(struct daemon *d)
 	struct itimerspec its = { 0 };
 	sigset_t mask;
 	uint64_t period_ns;
+	int err;
 
 	daemon_signal_mask(&mask);
 	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -303,7 +306,8 @@ static int setup_fds(struct daemon *d)
 	ev.data.u64 = (uint64_t)d->netlink_fd << 1;
 	if (d->netlink_fd >= 0)
 		epoll_ctl(d->epoll_fd, EPOLL_CTL_ADD, d->netlink_fd, &ev);
-	return server_watch(d, d->epoll_fd);
+	err = server_watch(d, d->epoll_fd);
+	return err ? err : expiry_start(d);
 }
 
 int daemon_run(struct daemon *d)
@@ -342,6 +346,8 @@ int daemon_run(struct daemon *d)
 				server_on_listen(d);
 			} else if (fd == d->server.timer_fd) {
 				server_on_tick(d);
+			} else if (fd == d->expiry_fd) {
+				expiry_on_timer(d);
 			} else if (fd == d->signal_fd) {
 				handle_signal(d);
 			} else if (fd == d->netlink_fd) {

@@ -197,6 +197,8 @@ int main(int argc, char **argv)
 			   "(keep_attached = yes)");
 	}
 out:
+	if (d.expiry_fd >= 0)
+		close(d.expiry_fd);
 	server_close(&d.server);
 	if (d.netlink_fd >= 0)
 		close(d.netlink_fd);

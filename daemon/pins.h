@@ -6,6 +6,7 @@
  *     v1/                layout version (TCPLOG_ABI_VERSION)
  *       conns            connection map
  *       percpu           per-CPU statistics and clock cache
+ *       totals           what expiry removed (written by the daemon)
  *       att/             one pin per attachment (dots in IFNAME become
  *                        colons: bpffs refuses dots in names):
  *         tcx:DIR:IFNAME   the TCX link (holds the program on the hook)
