@@ -19,6 +19,7 @@ pkgs=(
 	# end-to-end tests: ground truth and traffic
 	tshark ethtool netcat-openbsd util-linux procps jq tmux bc
 	python3-jsonschema                     # API schema checks
+	debootstrap systemd-container          # the real-systemd test
 )
 
 apt-get update -qq

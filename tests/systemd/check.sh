@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# check.sh - runs inside the systemd-nspawn container booted by
+# test_systemd.sh: installs the .deb and checks tcploggerd under a real
+# systemd. Results go to /share/results ("ok - ..." / "not ok - ..."),
+# the trace to /share/check.log; then the container powers off.
+exec >/share/check.log 2>&1
+set -x
+res=/share/results
+: >"$res"
+ok() { echo "ok - $*" >>"$res"; }
+bad() { echo "not ok - $*" >>"$res"; }
+check() {
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else bad "$name"; fi
+}
+# live + expired bytes: everything counted since the maps were created.
+total() {
+	local live exp
+	live=$(tcplogctl --json dump | jq '[.connections[].bytes] | add // 0')
+	exp=$(tcplogctl --json stats | jq '.stats.expired_bytes')
+	echo $((live + exp))
+}
+flow() { # PORT BYTES: a TCP connection on loopback
+	nc -l 127.0.0.1 "$1" >/dev/null &
+	local srv=$!
+	sleep 0.3
+	head -c "$2" /dev/zero | nc -N 127.0.0.1 "$1"
+	wait $srv
+}
+main_pid() { systemctl show -p MainPID --value tcploggerd; }
+
+check "the package installs" dpkg -i /share/tcplogger_*.deb
+check "the package creates the group" getent group tcplogger
+check "the package enables nothing" test "$(systemctl is-enabled tcploggerd)" = disabled
+check "the package starts nothing" test "$(systemctl is-active tcploggerd)" = inactive
+
+cat >/etc/tcplogger/tcploggerd.conf <<CONF
+interfaces = lo
+directions = ingress
+closed_timeout = 2
+CONF
+mkdir -p /etc/systemd/system/tcploggerd.service.d
+printf '[Service]\nWatchdogSec=3s\n' >/etc/systemd/system/tcploggerd.service.d/test.conf
+systemctl daemon-reload
+
+# Type=notify: start returns once the daemon said READY=1.
+check "systemctl start succeeds" systemctl start tcploggerd
+journalctl -b -u tcploggerd --no-pager | tail -n 30
+check "active (running) after READY" test "$(systemctl show -p SubState --value tcploggerd)" = running
+check "the socket is 0660 root:tcplogger" test "$(stat -c '%a %U:%G' /run/tcploggerd/tcploggerd.sock)" = "660 root:tcplogger"
+check "STATUS= is set" sh -c "systemctl status tcploggerd | grep -q 'Status: \"Counting on 1 of 1 hooks'"
+
+flow 9000 20000
+check "traffic shows up in tcplogctl dump --json" sh -c \
+	"tcplogctl --json dump | jq -e '.connections[] | select(.dst_port == 9000 and .bytes > 20000)'"
+t1=$(total)
+check "systemctl restart succeeds" systemctl restart tcploggerd
+check "restart keeps the counts" test "$(total)" = "$t1"
+check "systemctl stop succeeds" systemctl stop tcploggerd
+flow 9001 5000 # counted while the daemon is stopped
+check "systemctl start again" systemctl start tcploggerd
+t2=$(total)
+check "the program counted while the daemon was stopped" test "$t2" -gt $((t1 + 5000))
+check "the second start adopted the maps" sh -c "journalctl -b -u tcploggerd | grep -q 'Adopted the pinned maps'"
+check "journalctl shows the start" sh -c "journalctl -b -u tcploggerd | grep -q 'Started: Counting on'"
+sleep 4 # closed_timeout 2 s, scan every second
+check "a closed-connection record in the journal" sh -c \
+	"journalctl -b -u tcploggerd TCPLOG_DST_PORT=9001 TCPLOG_REASON=fin -o json | jq -e 'select(.TCPLOG_BYTES | tonumber > 5000)'"
+check "tcplogctl health exits 0" tcplogctl health
+
+pid=$(main_pid)
+[ "${pid:-0}" -gt 1 ] && kill -9 "$pid"
+sleep 3
+check "a killed daemon is restarted" sh -c "test \"\$(systemctl show -p SubState --value tcploggerd)\" = running && test \"\$(systemctl show -p MainPID --value tcploggerd)\" != $pid"
+check "counts survive the kill" test "$(total)" -ge "$t2"
+
+pid=$(main_pid)
+n0=$(systemctl show -p NRestarts --value tcploggerd)
+[ "${pid:-0}" -gt 1 ] && kill -STOP "$pid" # hangs: no more WATCHDOG=1
+sleep 8
+check "the watchdog restarts a hung daemon" sh -c "journalctl -b -u tcploggerd | grep -q 'Watchdog timeout' && test \"\$(systemctl show -p NRestarts --value tcploggerd)\" -gt $n0 && test \"\$(systemctl show -p SubState --value tcploggerd)\" = running"
+
+systemd-analyze security tcploggerd >/share/security.txt 2>&1
+score=$(sed -n 's/.*Overall exposure level for tcploggerd.service: \([0-9.]*\).*/\1/p' /share/security.txt)
+echo "$score" >/share/score
+check "systemd-analyze security: exposure $score <= 2.5" awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.5) }'
+
+systemctl stop tcploggerd
+journalctl -b -u tcploggerd --no-pager | tail -n 60
+tcploggerd --detach
+echo done >>"$res"
+systemctl poweroff
