@@ -195,7 +195,7 @@ static void write_interfaces(struct jw *w, struct daemon *d)
 	jw_array_end(w);
 }
 
-static void write_head(struct jw *w, const struct tcplog_clock *clock)
+static void write_head(struct jw *w)
 {
 	char host[256] = "", now[TCPLOG_TIME_STRLEN];
 	struct timespec ts;
@@ -204,7 +204,6 @@ static void write_head(struct jw *w, const struct tcplog_clock *clock)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	tcplog_format_rfc3339((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec,
 			      now, sizeof(now));
-	(void)clock;
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);
 	jw_kv_u64(w, "version", API_VERSION);
@@ -232,7 +231,7 @@ struct dump_stream *api_dump_begin(struct daemon *d,
 	ds->collecting = req->sort != API_SORT_NONE;
 	ds->sorted.sort = req->sort;
 	ds->sorted.limit = req->limit;
-	write_head(w, &ds->clock);
+	write_head(w);
 	jw_key(w, "connections");
 	jw_array_begin(w);
 	return ds;
