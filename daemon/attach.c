@@ -344,6 +344,13 @@ int attach_up(struct attachment *a, int prog_fd, enum attach_mode want,
 	a->ifindex = (int)if_nametoindex(a->ifname);
 	if (!a->ifindex)
 		return -ENODEV;
+	if (!config_link_supported(config_link_type(a->ifname))) {
+		/* Frames without an Ethernet header would be misparsed. */
+		log_err("Not attaching to %s: it has no Ethernet header (link "
+			"type %d)",
+			a->ifname, config_link_type(a->ifname));
+		return -EPROTONOSUPPORT;
+	}
 
 	if (want != ATTACH_TC) {
 		err = tcx_attach(a, prog_fd, p, adopted);

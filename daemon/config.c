@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "tcplogger.h"
@@ -121,6 +125,28 @@ static bool valid_ifname(const char *name)
 	return !strchr(name, '/') && !strchr(name, ':');
 }
 
+int config_link_type(const char *name)
+{
+	struct ifreq ifr = { 0 };
+	int fd, type;
+
+	/* An ioctl, not /sys/class/net: sysfs may show another namespace. */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	type = ioctl(fd, SIOCGIFHWADDR, &ifr) ? -errno :
+						ifr.ifr_hwaddr.sa_family;
+	close(fd);
+	return type;
+}
+
+bool config_link_supported(int type)
+{
+	/* The program parses from an Ethernet header (loopback has one). */
+	return type == ARPHRD_ETHER || type == ARPHRD_LOOPBACK;
+}
+
 static int parse_interfaces(struct config *cfg, char *v, bool check_system,
 			    char *err, size_t size)
 {
@@ -158,6 +184,14 @@ static int parse_interfaces(struct config *cfg, char *v, bool check_system,
 			return fail(err, size,
 				    "interfaces: no interface named '%s'",
 				    name);
+		if (check_system &&
+		    !config_link_supported(config_link_type(name)))
+			return fail(
+				err, size,
+				"interfaces: '%s' has no Ethernet header "
+				"(link type %d); only Ethernet and loopback "
+				"interfaces are supported",
+				name, config_link_type(name));
 		snprintf(cfg->ifaces[cfg->n_ifaces++], IF_NAMESIZE, "%.*s",
 			 IF_NAMESIZE - 1, name);
 	}

@@ -60,4 +60,9 @@ int config_set(struct config *cfg, const char *key, const char *value,
 
 const char *config_attach_mode_name(enum attach_mode mode);
 
+/* The ARPHRD_ type of interface @name in this network namespace, or a
+ * negative errno; and whether the program can parse its frames. */
+int config_link_type(const char *name);
+bool config_link_supported(int type);
+
 #endif /* TCPLOG_CONFIG_H_ */

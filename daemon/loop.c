@@ -44,10 +44,19 @@ static int wanted_list(const struct config *cfg, struct wanted *w, int max)
 				strerror(-k));
 			return k;
 		}
-		for (i = 0; i < k; i++)
-			if (if_indextoname((unsigned int)idx[i],
-					   names[n_names]))
-				n_names++;
+		for (i = 0; i < k; i++) {
+			if (!if_indextoname((unsigned int)idx[i],
+					    names[n_names]))
+				continue;
+			/* A default route over a tunnel: not ours to parse. */
+			if (!config_link_supported(
+				    config_link_type(names[n_names]))) {
+				log_debug("Skipping %s (no Ethernet header)",
+					  names[n_names]);
+				continue;
+			}
+			n_names++;
+		}
 	} else {
 		for (i = 0; i < cfg->n_ifaces; i++)
 			snprintf(names[n_names++], IF_NAMESIZE, "%.*s",

@@ -353,6 +353,8 @@ test_second_instance() {
 # kernel is touched (no pins appear).
 test_bad_configs() {
 	local bad=$WORK/bad.conf line
+	# A tunnel: an interface without an Ethernet header.
+	ip -n "$NS_B" tuntap add tltun0 mode tun || fail "cannot create a tun device"
 	while IFS='|' read -r text lineno msg; do
 		printf "pin_path = $PIN-bad\n$text\n" >"$bad"
 		for mode in --check-config start; do
@@ -374,9 +376,11 @@ directions = sideways|2|directions: expected ingress and/or egress, got 'sideway
 interfaces = vB tlnosuch0|2|interfaces: no interface named 'tlnosuch0'
 keep_attached = perhaps|2|keep_attached: expected yes or no, got 'perhaps'
 socket_group = tlnosuchgroup|2|socket_group: no group 'tlnosuchgroup'
+interfaces = vB tltun0|2|interfaces: 'tltun0' has no Ethernet header (link type 65534); only Ethernet and loopback interfaces are supported
 idle_timeout =|2|idle_timeout: empty value
 EOF
 	[ ! -e "$PIN-bad" ] || fail "a bad configuration touched bpffs"
+	ip -n "$NS_B" link del tltun0
 	write_conf
 	out=$(nsb "$TCPLOGGERD" --config "$CONF" --check-config 2>&1)
 	expect_eq "a good configuration" "$out" "$CONF: configuration OK"
