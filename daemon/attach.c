@@ -337,18 +337,19 @@ static void drop_other_mode(struct attachment *a, enum att_mode mode,
 int attach_up(struct attachment *a, int prog_fd, enum attach_mode want,
 	      const struct pins *p, bool *adopted)
 {
-	int err;
+	int err, type;
 
 	*adopted = false;
 	a->mode = MODE_NONE;
 	a->ifindex = (int)if_nametoindex(a->ifname);
 	if (!a->ifindex)
 		return -ENODEV;
-	if (!config_link_supported(config_link_type(a->ifname))) {
+	type = config_link_type(a->ifname);
+	if (!config_link_supported(type)) {
 		/* Frames without an Ethernet header would be misparsed. */
 		log_err("Not attaching to %s: it has no Ethernet header (link "
 			"type %d)",
-			a->ifname, config_link_type(a->ifname));
+			a->ifname, type);
 		return -EPROTONOSUPPORT;
 	}
 

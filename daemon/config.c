@@ -40,18 +40,6 @@ void config_defaults(struct config *cfg)
 		 TCPLOG_DEFAULT_PIN_PATH);
 }
 
-const char *config_attach_mode_name(enum attach_mode mode)
-{
-	switch (mode) {
-	case ATTACH_TCX:
-		return "tcx";
-	case ATTACH_TC:
-		return "tc";
-	default:
-		return "auto";
-	}
-}
-
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t size,
 						      const char *fmt, ...)
 {
@@ -151,7 +139,7 @@ static int parse_interfaces(struct config *cfg, char *v, bool check_system,
 			    char *err, size_t size)
 {
 	char *save = NULL, *name;
-	int i;
+	int i, type;
 
 	if (!strcmp(v, "auto")) {
 		cfg->ifaces_auto = true;
@@ -184,14 +172,14 @@ static int parse_interfaces(struct config *cfg, char *v, bool check_system,
 			return fail(err, size,
 				    "interfaces: no interface named '%s'",
 				    name);
-		if (check_system &&
-		    !config_link_supported(config_link_type(name)))
+		type = check_system ? config_link_type(name) : ARPHRD_ETHER;
+		if (!config_link_supported(type))
 			return fail(
 				err, size,
 				"interfaces: '%s' has no Ethernet header "
 				"(link type %d); only Ethernet and loopback "
 				"interfaces are supported",
-				name, config_link_type(name));
+				name, type);
 		snprintf(cfg->ifaces[cfg->n_ifaces++], IF_NAMESIZE, "%.*s",
 			 IF_NAMESIZE - 1, name);
 	}

@@ -58,8 +58,6 @@ int config_load(const char *path, struct config *cfg, bool check_system,
 int config_set(struct config *cfg, const char *key, const char *value,
 	       bool check_system, char *err, size_t err_size);
 
-const char *config_attach_mode_name(enum attach_mode mode);
-
 /* The ARPHRD_ type of interface @name in this network namespace, or a
  * negative errno; and whether the program can parse its frames. */
 int config_link_type(const char *name);

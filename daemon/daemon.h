@@ -26,7 +26,6 @@ struct daemon {
 	int epoll_fd, signal_fd, netlink_fd, timer_fd;
 	uint64_t watchdog_usec; /* 0: the unit sets no WatchdogSec */
 	bool stop;
-	bool reconcile_pending; /* an rtnetlink event asks to look again */
 	struct server server;
 	uint64_t health_failed_seen; /* failed inserts at the last health */
 	struct tcplog_clock clock; /* boot time -> wall clock, kept stable */

@@ -228,8 +228,16 @@ void expiry_on_timer(struct daemon *d)
 	free(due);
 	pressure(d, entries - removed, now, &names);
 	if (removed ||
-	    entries > d->cfg.max_connections * PRESSURE_HIGH_PCT / 100)
-		save_totals(d);
+	    entries > d->cfg.max_connections * PRESSURE_HIGH_PCT / 100) {
+		int err = save_totals(d);
+
+		/* The counts stay in memory; a restart before the next save
+		 * would lose them from the totals: say so. */
+		if (err)
+			log_warn(
+				"Cannot save the expiry totals in %s/totals: %s",
+				d->pins.dir, strerror(-err));
+	}
 	if (removed)
 		log_debug("Expired %llu connections",
 			  (unsigned long long)removed);

@@ -90,12 +90,21 @@ static struct attachment *find_att(struct daemon *d, const char *ifname,
 	return NULL;
 }
 
+/* An attached interface went away (and may come back, new). */
+static void lost(struct daemon *d, struct attachment *a, int ifindex)
+{
+	log_warn("Interface %s (ifindex %d) disappeared: %s counting stopped "
+		 "until it returns",
+		 a->ifname, ifindex, att_dir_name(a->direction));
+	attach_forget(a, &d->pins);
+}
+
 int daemon_reconcile(struct daemon *d)
 {
 	struct wanted w[MAX_ATTACHMENTS];
 	struct attachment *a;
 	bool adopted, keep;
-	int n, i, j, err, ifindex, ret = 0;
+	int n, i, j, err, ifindex, was, ret = 0;
 
 	n = wanted_list(&d->cfg, w, MAX_ATTACHMENTS);
 	if (n < 0)
@@ -132,18 +141,13 @@ int daemon_reconcile(struct daemon *d)
 		if (a->mode != MODE_NONE && a->ifindex == ifindex &&
 		    attach_verify(a))
 			continue;
-		if (a->mode != MODE_NONE && a->ifindex != ifindex) {
-			/* The device went away (and may be back, new). */
-			log_warn("Interface %s (ifindex %d) disappeared: %s "
-				 "counting stopped until it returns",
-				 a->ifname, a->ifindex,
-				 att_dir_name(a->direction));
-			attach_forget(a, &d->pins);
-		} else if (a->mode != MODE_NONE) {
+		was = a->mode != MODE_NONE ? a->ifindex : 0;
+		if (was && was != ifindex)
+			lost(d, a, was);
+		else if (was)
 			log_warn("Our program is no longer on %s %s; "
 				 "attaching again",
 				 a->ifname, att_dir_name(a->direction));
-		}
 		if (!ifindex) {
 			if (!a->waiting)
 				log_notice("Interface %s does not exist (yet); "
@@ -155,6 +159,13 @@ int daemon_reconcile(struct daemon *d)
 		a->waiting = false;
 		err = attach_up(a, loader_prog_fd(&d->loader, a->direction),
 				d->cfg.attach_mode, &d->pins, &adopted);
+		if (err == -ENODEV) {
+			/* Deleted while we looked: the next event retries. */
+			if (was == ifindex)
+				lost(d, a, was);
+			a->waiting = true;
+			continue;
+		}
 		if (err && !ret)
 			ret = err;
 	}
@@ -218,19 +229,6 @@ static void notify_status(struct daemon *d)
 
 	daemon_status(d, status, sizeof(status));
 	sd_notifyf(0, "STATUS=%s", status);
-}
-
-/*
- * Link and route events only say "look again": daemon_reconcile() compares
- * the configuration with what the kernel has, which also covers events
- * lost to a full socket buffer.
- */
-static void on_netlink(void *ctx, const struct nl_event *ev)
-{
-	struct daemon *d = ctx;
-
-	(void)ev;
-	d->reconcile_pending = true;
 }
 
 static int handle_signal(struct daemon *d)
@@ -360,14 +358,17 @@ int daemon_run(struct daemon *d)
 			} else if (fd == d->signal_fd) {
 				handle_signal(d);
 			} else if (fd == d->netlink_fd) {
-				err = nl_monitor_read(fd, on_netlink, d);
+				/*
+				 * An event only says "look again": the
+				 * reconcile compares the configuration with
+				 * the kernel, lost events included.
+				 */
+				err = nl_monitor_read(fd);
 				if (err == -ENOBUFS)
 					log_warn("Lost rtnetlink events; "
 						 "resynchronising");
-				if (d->reconcile_pending || err) {
-					d->reconcile_pending = false;
+				if (err)
 					daemon_reconcile(d);
-				}
 			} else if (fd == d->timer_fd) {
 				if (read(fd, &expirations,
 					 sizeof(expirations)) < 0)

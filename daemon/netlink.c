@@ -162,32 +162,11 @@ int nl_monitor_open(void)
 	return nl_open(RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE);
 }
 
-static void link_event(struct nlmsghdr *nh, struct nl_event *ev)
-{
-	struct ifinfomsg *ifi = NLMSG_DATA(nh);
-	struct rtattr *rta = IFLA_RTA(ifi);
-	int len = (int)IFLA_PAYLOAD(nh);
-
-	ev->kind = nh->nlmsg_type == RTM_DELLINK ? NL_LINK_DEL : NL_LINK_NEW;
-	ev->ifindex = ifi->ifi_index;
-	ev->ifname[0] = '\0';
-	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
-		if (rta->rta_type == IFLA_IFNAME) {
-			size_t n = RTA_PAYLOAD(rta);
-
-			if (n >= IF_NAMESIZE)
-				n = IF_NAMESIZE - 1;
-			memcpy(ev->ifname, RTA_DATA(rta), n);
-			ev->ifname[n] = '\0';
-		}
-}
-
-int nl_monitor_read(int fd, void (*cb)(void *ctx, const struct nl_event *ev),
-		    void *ctx)
+int nl_monitor_read(int fd)
 {
 	char buf[NL_BUF] __attribute__((aligned(4)));
-	struct nl_event ev;
 	struct nlmsghdr *nh;
+	int changed = 0;
 	ssize_t n;
 
 	for (;;) {
@@ -195,24 +174,14 @@ int nl_monitor_read(int fd, void (*cb)(void *ctx, const struct nl_event *ev),
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return errno == EAGAIN ? 0 : -errno;
+			return errno == EAGAIN ? changed : -errno;
 		}
 		for (nh = (struct nlmsghdr *)buf; NLMSG_OK(nh, (size_t)n);
-		     nh = NLMSG_NEXT(nh, n)) {
-			switch (nh->nlmsg_type) {
-			case RTM_NEWLINK:
-			case RTM_DELLINK:
-				link_event(nh, &ev);
-				cb(ctx, &ev);
-				break;
-			case RTM_NEWROUTE:
-			case RTM_DELROUTE:
-				memset(&ev, 0, sizeof(ev));
-				ev.kind = NL_ROUTE_CHANGE;
-				cb(ctx, &ev);
-				break;
-			}
-		}
+		     nh = NLMSG_NEXT(nh, n))
+			changed |= nh->nlmsg_type == RTM_NEWLINK ||
+				   nh->nlmsg_type == RTM_DELLINK ||
+				   nh->nlmsg_type == RTM_NEWROUTE ||
+				   nh->nlmsg_type == RTM_DELROUTE;
 	}
 }
 

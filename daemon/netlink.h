@@ -20,24 +20,12 @@ int nl_default_route_ifaces(int *ifindex, int max);
 /* Opens a socket that receives link and route events. */
 int nl_monitor_open(void);
 
-enum nl_event_kind {
-	NL_LINK_NEW, /* created or changed */
-	NL_LINK_DEL,
-	NL_ROUTE_CHANGE,
-};
-
-struct nl_event {
-	enum nl_event_kind kind;
-	int ifindex;
-	char ifname[IF_NAMESIZE];
-};
-
 /*
- * Reads what is queued on @fd and calls @cb for each event. Returns 0 or a
- * negative errno; -ENOBUFS means events were lost (resynchronise).
+ * Reads what is queued on @fd. Returns 1 if a link or route changed (the
+ * caller looks at the kernel's state again), 0 if not, or a negative
+ * errno; -ENOBUFS means events were lost, so look again as well.
  */
-int nl_monitor_read(int fd, void (*cb)(void *ctx, const struct nl_event *ev),
-		    void *ctx);
+int nl_monitor_read(int fd);
 
 /* Number of tc filters under @parent (TC_H_MIN_INGRESS/EGRESS of clsact). */
 int nl_count_filters(int ifindex, __u32 parent);

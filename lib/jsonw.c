@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* jsonw.c - the streaming JSON writer. */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,34 +181,10 @@ void jw_u64(struct jw *w, uint64_t v)
 	put(w, p, (size_t)(num + sizeof(num) - p));
 }
 
-void jw_i64(struct jw *w, int64_t v)
-{
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRId64, v);
-
-	value_prefix(w);
-	put(w, num, (size_t)n);
-}
-
-void jw_double(struct jw *w, double v, int decimals)
-{
-	char num[64];
-	int n = snprintf(num, sizeof(num), "%.*f", decimals, v);
-
-	value_prefix(w);
-	put(w, num, (size_t)n);
-}
-
 void jw_bool(struct jw *w, bool v)
 {
 	value_prefix(w);
 	put(w, v ? "true" : "false", v ? 4 : 5);
-}
-
-void jw_null(struct jw *w)
-{
-	value_prefix(w);
-	put(w, "null", 4);
 }
 
 void jw_newline(struct jw *w)

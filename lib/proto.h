@@ -73,7 +73,6 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 		      const char **code, char *msg);
 
 const char *api_cmd_name(enum api_cmd cmd);
-const char *api_sort_name(enum api_sort sort);
 /* Returns the sort for @name, or -1. */
 int api_sort_from_name(const char *name);
 

@@ -35,11 +35,6 @@ const char *api_cmd_name(enum api_cmd cmd)
 	return (size_t)cmd < N_ELEMS(cmd_names) ? cmd_names[cmd] : "?";
 }
 
-const char *api_sort_name(enum api_sort sort)
-{
-	return (size_t)sort < N_ELEMS(sort_names) ? sort_names[sort] : "?";
-}
-
 int api_sort_from_name(const char *name)
 {
 	size_t i;

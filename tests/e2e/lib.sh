@@ -245,28 +245,33 @@ wait_listen() {
 	fail "nothing listens on port $1"
 }
 
-# flow ADDR PORT BYTES: sends exactly BYTES from A to B's ADDR:PORT over a
-# fresh connection and waits until both sides closed it.
-flow() {
-	local addr=$1 port=$2 bytes=$3
-	in_b timeout 30 nc -l "$addr" "$port" >/dev/null &
+# send_to ADDR PORT: sends stdin from A to B's ADDR:PORT over a fresh
+# connection (B reads and discards) and waits until both sides closed it.
+send_to() {
+	local addr=$1 port=$2
+	in_b timeout 60 nc -l "$addr" "$port" </dev/null >/dev/null &
 	local srv=$!
 	wait_listen "$port"
-	head -c "$bytes" /dev/zero | in_a timeout 30 nc -N "$addr" "$port"
+	in_a timeout 60 nc -N "$addr" "$port"
 	wait "$srv"
 }
 
+# flow ADDR PORT BYTES: exactly BYTES.
+flow() { head -c "$3" /dev/zero | send_to "$1" "$2"; }
+
 # slow_flow ADDR PORT CHUNKS: CHUNKS x 2000 bytes, one chunk every 5 ms.
 slow_flow() {
-	local addr=$1 port=$2 chunks=$3
-	in_b timeout 60 nc -l "$addr" "$port" >/dev/null &
-	local srv=$!
-	wait_listen "$port"
-	for _ in $(seq "$chunks"); do
+	for _ in $(seq "$3"); do
 		head -c 2000 /dev/zero
 		sleep 0.005
-	done | in_a timeout 60 nc -N "$addr" "$port"
-	wait "$srv"
+	done | send_to "$1" "$2"
+}
+
+# churn_server PORT: B accepts on PORT and reads every connection to EOF.
+churn_server() {
+	in_b "$PY" "$CHURN" serve $ADDR4_B "$1" &
+	BG_PIDS+=($!)
+	wait_listen "$1"
 }
 
 # ---- ground truth: packet captures --------------------------------------------------------

@@ -98,9 +98,7 @@ test_conservation() {
 	write_conf "directions=ingress egress" "closed_timeout=1" "idle_timeout=2"
 	start_daemon || return
 	capture_start "$NS_B" vB "$WORK/b.pcapng"
-	in_b "$PY" "$CHURN" serve $ADDR4_B 7100 &
-	BG_PIDS+=($!)
-	wait_listen 7100
+	churn_server 7100
 	slow_flow $ADDR4_B 7101 800 &
 	BG_PIDS+=($!)
 	slow_flow $ADDR4_B 7102 800 &
@@ -128,9 +126,7 @@ test_full_map() {
 	write_conf "max_connections=64" "closed_timeout=1" "idle_timeout=30"
 	start_daemon || return
 	capture_start "$NS_B" vB "$WORK/b.pcapng"
-	in_b "$PY" "$CHURN" serve $ADDR4_B 7200 &
-	BG_PIDS+=($!)
-	wait_listen 7200
+	churn_server 7200
 	in_a "$PY" "$CHURN" hold $ADDR4_B 7200 500 200 3 &
 	BG_PIDS+=($!)
 	# The map fills at once; pressure expiry (every second here) brings
