@@ -19,6 +19,8 @@ pkgs=(
 	# end-to-end tests: ground truth and traffic
 	tshark ethtool netcat-openbsd util-linux procps jq tmux bc
 	python3-jsonschema                     # API schema checks
+	# accuracy against peers (test and bench/), load, plots
+	iperf3 conntrack nftables pmacct softflowd python3-matplotlib
 	debootstrap systemd-container          # the real-systemd test
 )
 
