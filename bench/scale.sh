@@ -32,8 +32,9 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tests/e2e/lib.sh
 . "$TOP/tests/e2e/lib.sh"
 
-IDLE=60
-WATCH=24
+# The entries must outlive the fill, the dumps and the watch window.
+IDLE=${SCALE_IDLE:-60}
+WATCH=${SCALE_WATCH:-24}
 
 now_ms() { date +%s%3N; }
 
@@ -47,7 +48,7 @@ status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$DPID/status"; }
 entries() { ctl --json stats | jq .stats.entries; }
 
 one_size() {
-	local n=$1 max t0 t1 i times=() c0 c1 w0 w1
+	local n=$1 max t0 t1 times=() c0 c1 w0 w1
 	max=$((n * 10 / 8))
 	write_conf "max_connections=$max" "idle_timeout=$IDLE" \
 		"closed_timeout=$IDLE" "log_closed=no"
@@ -63,7 +64,7 @@ one_size() {
 	got=$(entries)
 	[ "$got" = "$n" ] || echo "scale: $got entries, want $n" >&2
 
-	for i in 1 2 3; do
+	for _ in 1 2 3; do
 		local d0
 		d0=$(now_ms)
 		ctl --json dump >/dev/null

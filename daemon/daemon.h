@@ -31,6 +31,9 @@ struct daemon {
 	struct tcplog_clock clock; /* boot time -> wall clock, kept stable */
 	struct tcplog_totals totals; /* what expiry removed (pinned copy) */
 	int expiry_fd;
+	/* Entries the last expiry scan left, -1 before the first: STATUS=
+	 * reports it instead of walking a big map once more. */
+	long scan_entries;
 };
 
 /* Attaches to every configured interface that exists; logs the others. */

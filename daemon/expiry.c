@@ -259,6 +259,7 @@ void expiry_on_timer(struct daemon *d)
 		if (expire_one(d, &due[i], -1, now, &names) > 0)
 			removed++;
 	free(due);
+	d->scan_entries = (long)(entries - removed);
 	pressure(d, entries - removed, now, &names);
 	if (removed ||
 	    entries > d->cfg.max_connections * PRESSURE_HIGH_PCT / 100) {

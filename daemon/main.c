@@ -87,7 +87,9 @@ int main(int argc, char **argv)
 		{}
 	};
 	static struct daemon d = {
-		.netlink_fd = -1, .server = { .listen_fd = -1, .timer_fd = -1 }
+		.netlink_fd = -1,
+		.server = { .listen_fd = -1, .timer_fd = -1 },
+		.scan_entries = -1,
 	};
 	bool check_only = false, detach = false, verbose = false;
 	char err[600], status[1024];

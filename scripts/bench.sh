@@ -19,6 +19,8 @@
 #   accuracy.md     tcploggerd vs capture, conntrack, pmacctd, softflowd
 #                     (bench/accuracy.sh)
 #   daemon_cost.csv the daemon's CPU, wake-ups, RSS (bench/daemon_cost.sh)
+#   profile.txt     perf profile of the small-segment workload
+#                     (bench/profile.sh)
 #   report.md       the tables; traffic.png the plot (bench/report.py)
 #
 # About 25 minutes; --quick (2 repetitions of 2 s, 100k only) about 6, for
@@ -43,7 +45,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 		"${missing[@]}" >/dev/null
 fi
 
-cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DTCPLOG_BUILD_TESTS=ON \
+	-DTCPLOG_BUILD_BENCH=ON -DTCPLOG_FUZZ=OFF >/dev/null
 cmake --build "$dir" -j "$(nproc)" --target bench_prog bench_attach bench_churn \
 	bench_insert fill_map tcploggerd tcplogctl >/dev/null
 rm -rf "$out"
@@ -67,7 +70,7 @@ step() { echo; echo "== $* ($(date -u +%H:%M:%S))"; }
 if [ $quick = 1 ]; then
 	reps=2 secs=2 sizes=(100000) window=5 prog_args=(--repeat 100000 --rounds 3)
 else
-	reps=5 secs=5 sizes=(100000 1000000) window=30
+	reps=7 secs=4 sizes=(100000 1000000) window=30
 	prog_args=(--repeat 3000000 --rounds 9 --new-flows 100000)
 fi
 
@@ -85,6 +88,8 @@ step "accuracy against peers"
 "$top/bench/accuracy.sh" "$dir" "$out" || echo "accuracy: tcploggerd differs from the capture (see accuracy.md)"
 step "the daemon's own cost"
 "$top/bench/daemon_cost.sh" "$dir" "$out" "$window"
+step "profile of the small-segment workload"
+"$top/bench/profile.sh" "$dir" "$out"
 step "report"
 /usr/bin/python3 "$top/bench/report.py" "$out"
 echo
