@@ -28,13 +28,9 @@ set -u
 BUILD=$(cd "$1" && pwd)
 OUT=$2
 WINDOW=${3:-30}
-TCPLOGGERD=$BUILD/tcploggerd
-TCPLOGCTL=$BUILD/tcplogctl
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../tests/e2e/lib.sh
-. "$TOP/tests/e2e/lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
-CHURN_PORT=7100
 
 # sample: "CPU_NS SWITCHES" of the daemon now.
 sample() {
@@ -84,17 +80,8 @@ churn_window() {
 }
 
 main() {
-	e2e_require
-	trap cleanup EXIT
-	trap 'exit 130' INT TERM
-	mkdir -p "$OUT"
-	setup_net
-	in_b taskset -c 1 "$BUILD/bench/bench_churn" serve $ADDR4_B $CHURN_PORT \
-		100 4 </dev/null >/dev/null 2>&1 &
-	BG_PIDS+=($!)
-	wait_listen $CHURN_PORT
-	in_a sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
-	in_b sysctl -qw net.ipv4.tcp_max_tw_buckets=1000000
+	bench_setup
+	bench_churn_server 1
 	echo "workload,cpu_percent,wakeups_per_s,rss_kb,connections_per_s,expired_per_s" \
 		>"$OUT/daemon_cost.csv"
 

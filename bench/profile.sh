@@ -16,19 +16,12 @@ set -u
 BUILD=$(cd "$1" && pwd)
 OUT=$2
 SECS=${3:-4}
-TCPLOGGERD=$BUILD/tcploggerd
-TCPLOGCTL=$BUILD/tcplogctl
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../tests/e2e/lib.sh
-. "$TOP/tests/e2e/lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 main() {
-	e2e_require
 	command -v perf >/dev/null || skip_all "missing tool: perf (linux-perf)"
-	trap cleanup EXIT
-	trap 'exit 130' INT TERM
-	mkdir -p "$OUT"
-	setup_net
+	bench_setup
 	in_a sysctl -qw net.ipv4.tcp_autocorking=0
 	in_b taskset -c 0 iperf3 -s -B $ADDR4_B </dev/null >/dev/null 2>&1 &
 	BG_PIDS+=($!)

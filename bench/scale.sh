@@ -26,11 +26,8 @@ OUT=$2
 shift 2
 SIZES=("$@")
 [ ${#SIZES[@]} -gt 0 ] || SIZES=(100000 1000000)
-TCPLOGGERD=$BUILD/tcploggerd
-TCPLOGCTL=$BUILD/tcplogctl
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../tests/e2e/lib.sh
-. "$TOP/tests/e2e/lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 # The entries must outlive the fill, the dumps and the watch window.
 IDLE=${SCALE_IDLE:-60}
@@ -113,11 +110,7 @@ one_size() {
 }
 
 main() {
-	e2e_require
-	trap cleanup EXIT
-	trap 'exit 130' INT TERM
-	mkdir -p "$OUT"
-	setup_net
+	bench_setup
 	echo "entries,max_connections,insert_ns,update_ns,fill_ms,dump_ms,map_bytes,rss_start_kb,rss_after_dump_kb,rss_peak_kb,watch_cpu_pct,expiry_cpu_us,expiry_wall_ms,expired" \
 		>"$OUT/scale.csv"
 	local n

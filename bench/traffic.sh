@@ -30,16 +30,12 @@ BUILD=$(cd "$1" && pwd)
 OUT=$2
 REPS=${3:-5}
 SECS=${4:-5}
-TCPLOGGERD=$BUILD/tcploggerd
-TCPLOGCTL=$BUILD/tcplogctl
-TOP=$(cd "$(dirname "$0")/.." && pwd)
-# shellcheck source=../tests/e2e/lib.sh
-. "$TOP/tests/e2e/lib.sh"
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
 
 BASE=$PIN-base
 CONFIGS=(none empty tcplogger seed)
 read -r -a WORKLOADS <<<"${TRAFFIC_WORKLOADS:-bulk small churn}"
-CHURN_PORT=7100
 # Sender, receiver and the softirqs between them share one CPU: the
 # throughput is then what one CPU does, and every nanosecond a program adds
 # shows in it. Spread over two CPUs on a virtual machine, the same run
@@ -128,29 +124,19 @@ workload() {
 start_servers() {
 	in_b taskset -c $CPU iperf3 -s -B $ADDR4_B </dev/null >/dev/null 2>&1 &
 	BG_PIDS+=($!)
-	in_b taskset -c $CPU "$BUILD/bench/bench_churn" serve $ADDR4_B $CHURN_PORT 100 4 \
-		</dev/null >/dev/null 2>&1 &
-	BG_PIDS+=($!)
 	wait_listen 5201
-	wait_listen $CHURN_PORT
+	bench_churn_server "$CPU"
 	# Small: without autocorking every 64-byte write is its own segment
 	# (with it, writes issued while the previous segment is still queued
 	# merge, and the run turns bimodal).
 	in_a sysctl -qw net.ipv4.tcp_autocorking=0
-	# Churn: ports and TIME_WAIT for thousands of connections per second.
-	in_a sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
-	in_b sysctl -qw net.ipv4.tcp_max_tw_buckets=1000000
 }
 
 main() {
-	e2e_require
 	for tool in iperf3 jq; do
 		command -v $tool >/dev/null || skip_all "missing tool: $tool"
 	done
-	trap bench_cleanup EXIT
-	trap 'exit 130' INT TERM
-	mkdir -p "$OUT"
-	setup_net
+	bench_setup bench_cleanup
 	start_servers
 	sysctl -qw kernel.bpf_stats_enabled=0
 
