@@ -81,13 +81,7 @@ die() {
 # ---- peers ----------------------------------------------------------------------------
 
 stop_peers() {
-	local pid
-	for pid in "${PEER_PIDS[@]}"; do
-		kill_tree "$pid"
-	done
-	for pid in "${PEER_PIDS[@]}"; do
-		wait "$pid" 2>/dev/null
-	done
+	stop_pids "${PEER_PIDS[@]}"
 	PEER_PIDS=()
 	PM_PID=()
 }

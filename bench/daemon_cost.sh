@@ -31,7 +31,6 @@ WINDOW=${3:-30}
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-
 # sample: "CPU_NS SWITCHES" of the daemon now.
 sample() {
 	local ns sw

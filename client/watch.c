@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <cjson/cJSON.h>
 
+#include "format.h"
 #include "render.h"
 #include "tcplogctl.h"
 #include "transport.h"
@@ -69,10 +70,7 @@ static int cmp_row(const void *a, const void *b)
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)tcplog_now_ns(CLOCK_MONOTONIC) / 1e9;
 }
 
 static int term_rows(void)

@@ -198,12 +198,10 @@ static void write_interfaces(struct jw *w, struct daemon *d)
 static void write_head(struct jw *w)
 {
 	char host[256] = "", now[TCPLOG_TIME_STRLEN];
-	struct timespec ts;
 
 	gethostname(host, sizeof(host) - 1);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	tcplog_format_rfc3339((int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec,
-			      now, sizeof(now));
+	tcplog_format_rfc3339((int64_t)tcplog_now_ns(CLOCK_REALTIME), now,
+			      sizeof(now));
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);
 	jw_kv_u64(w, "version", API_VERSION);

@@ -42,14 +42,6 @@ uint64_t expiry_period_ms(const struct daemon *d)
 	return shortest < 1000 ? 1000 : shortest > 10000 ? 10000 : shortest;
 }
 
-static uint64_t boot_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
-}
-
 static int save_totals(struct daemon *d)
 {
 	__u32 zero = 0;
@@ -64,14 +56,6 @@ void expiry_reset_totals(struct daemon *d)
 {
 	memset(&d->totals, 0, sizeof(d->totals));
 	save_totals(d);
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 /* The next scan in @first_ms, then every period. */
@@ -225,9 +209,9 @@ void expiry_on_timer(struct daemon *d)
 
 	if (read(d->expiry_fd, &expirations, sizeof(expirations)) < 0)
 		return;
-	now = boot_now_ns();
+	now = tcplog_now_ns(CLOCK_BOOTTIME);
 	daemon_clock(d);
-	scan_start = mono_ns();
+	scan_start = tcplog_now_ns(CLOCK_MONOTONIC);
 	if (map_walk_init(&mw, loader_conns_fd(&d->loader)))
 		return;
 	/* Scan first, delete after: deleting while walking a hash map can
@@ -246,7 +230,8 @@ void expiry_on_timer(struct daemon *d)
 		due[n_due++] = r.key;
 	}
 	map_walk_free(&mw);
-	spacing_ms = (mono_ns() - scan_start) * SCAN_SPACING / 1000000;
+	spacing_ms = (tcplog_now_ns(CLOCK_MONOTONIC) - scan_start) *
+		     SCAN_SPACING / 1000000;
 	if (spacing_ms > expiry_period_ms(d)) {
 		log_debug(
 			"Scanning %llu entries took %llu ms: next scan in %llu ms",

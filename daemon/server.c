@@ -45,10 +45,7 @@ struct client {
 
 static uint64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return tcplog_now_ns(CLOCK_MONOTONIC) / 1000000;
 }
 
 /* ---- the listening socket --------------------------------------------------- */

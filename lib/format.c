@@ -73,6 +73,14 @@ static int64_t timespec_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * NSEC_PER_SEC + ts->tv_nsec;
 }
 
+uint64_t tcplog_now_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)timespec_ns(&ts);
+}
+
 int tcplog_clock_init(struct tcplog_clock *clock)
 {
 	struct timespec boot1, real, boot2;

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <linux/types.h>
 
 /* Longest text of an address: an IPv6 address with an IPv4 tail. */
@@ -44,6 +45,8 @@ struct tcplog_clock {
 };
 
 int tcplog_clock_init(struct tcplog_clock *clock);
+/* @id's time now in nanoseconds (CLOCK_MONOTONIC, CLOCK_BOOTTIME...). */
+uint64_t tcplog_now_ns(clockid_t id);
 int64_t tcplog_boot_to_unix_ns(const struct tcplog_clock *clock, __u64 boot_ns);
 
 /*

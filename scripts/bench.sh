@@ -35,15 +35,13 @@ quick=0
 
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (namespaces, BPF)" >&2; exit 1; }
 
-pkgs=(iperf3 conntrack nftables pmacct softflowd python3-matplotlib tshark jq)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+# install-deps.sh has them all, and keeps the peers' services off.
+for p in iperf3 conntrack nftables pmacct softflowd python3-matplotlib tshark jq; do
+	if ! dpkg -s "$p" >/dev/null 2>&1; then
+		"$top/scripts/install-deps.sh" >/dev/null
+		break
+	fi
 done
-if [ ${#missing[@]} -gt 0 ]; then
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-		"${missing[@]}" >/dev/null
-fi
 
 cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DTCPLOG_BUILD_TESTS=ON \
 	-DTCPLOG_BUILD_BENCH=ON -DTCPLOG_FUZZ=OFF >/dev/null

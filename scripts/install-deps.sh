@@ -24,8 +24,33 @@ pkgs=(
 	debootstrap systemd-container          # the real-systemd test
 )
 
+# The peers of the accuracy test ship services that their packages enable
+# and start on installation (an iperf3 server on every address, pmacctd
+# capturing). The tests and benchmarks run their own copies inside their
+# namespaces: what this script newly installs must not run on the machine.
+declare -A peer_unit=([iperf3]=iperf3.service [pmacct]=pmacctd.service
+	[softflowd]=softflowd.service)
+new_peers=()
+for p in "${!peer_unit[@]}"; do
+	dpkg -s "$p" >/dev/null 2>&1 || new_peers+=("$p")
+done
+# policy-rc.d (exit 101) keeps maintainer scripts from starting services.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+	printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${pkgs[@]}"
+
+# ... and they enabled their units for the next boot: undo that.
+for p in "${new_peers[@]}"; do
+	if command -v systemctl >/dev/null 2>&1; then
+		systemctl --quiet disable "${peer_unit[$p]}" 2>/dev/null ||
+			deb-systemd-helper disable "${peer_unit[$p]}" 2>/dev/null || true
+	fi
+done
 
 # libFuzzer comes with clang's runtime: the versioned package on Ubuntu.
 if apt-cache show libclang-rt-dev >/dev/null 2>&1; then

@@ -108,14 +108,19 @@ kill_tree() {
 	kill "$1" 2>/dev/null
 }
 
-stop_background() {
+# stop_pids PID...: each PID's whole tree, then waits until they are gone.
+stop_pids() {
 	local pid
-	for pid in "${BG_PIDS[@]}"; do
+	for pid in "$@"; do
 		kill_tree "$pid"
 	done
-	for pid in "${BG_PIDS[@]}"; do
+	for pid in "$@"; do
 		wait "$pid" 2>/dev/null
 	done
+}
+
+stop_background() {
+	stop_pids "${BG_PIDS[@]}"
 	BG_PIDS=()
 }
 
