@@ -272,7 +272,7 @@ check_offloads() {
 # its pins removed before the link it counted on goes away.
 drop_daemon() {
 	stop_daemon
-	nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 	rm -rf "$PIN"
 	: >"$DLOG"
 }

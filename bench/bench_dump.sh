@@ -45,6 +45,8 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 ifindex=$(ip -n "$ns" -o link show d0 | cut -d: -f1)
+# The daemon's layout folder: PIN/vN, N = its map ABI.
+layout=$pin/v$("$build/tcploggerd" --version | sed -n 's/.*BPF ABI \([0-9]*\).*/\1/p')
 
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
@@ -53,7 +55,7 @@ median3() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
 echo "| entries | tcplogctl dump --json | bpftool map dump -j | speed-up | JSON size | daemon RSS before | daemon peak RSS growth |"
 echo "|---:|---:|---:|---:|---:|---:|---:|"
 for n in "${sizes[@]}"; do
-	"$build/tests/fill_map" "$pin/v1" "$n" "$ifindex" >/dev/null
+	"$build/tests/fill_map" "$layout" "$n" "$ifindex" >/dev/null
 	rss0=$(kb "$dpid" VmRSS)
 	echo 5 >"/proc/$dpid/clear_refs" # resets VmHWM to the current RSS
 	t=()
@@ -69,7 +71,7 @@ for n in "${sizes[@]}"; do
 	b=()
 	for _ in 1 2 3; do
 		t0=$(date +%s%N)
-		bpftool map dump pinned "$pin/v1/conns" -j >/dev/null
+		bpftool map dump pinned "$layout/conns" -j >/dev/null
 		b+=("$(ms "$t0")")
 	done
 	ours=$(median3 "${t[@]}")

@@ -7,7 +7,7 @@
  *
  *   bench_insert LINK_PIN FIRST COUNT
  *
- * LINK_PIN is the daemon's pinned TCX link (PIN_PATH/v1/att/tcx:ingress:IF);
+ * LINK_PIN is the daemon's pinned TCX link (PIN_PATH/vN/att/tcx:ingress:IF);
  * its program is the one that runs. Connection i (FIRST <= i < FIRST+COUNT)
  * is 198.18.X.Y:PORT -> 198.18.255.254:443 with X.Y and PORT from i; the
  * packets exist only in test_run and are never sent.

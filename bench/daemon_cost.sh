@@ -69,7 +69,7 @@ churn_window() {
 	window "$name" "?" >/dev/null
 	wait "$pid"
 	stop_daemon
-	nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 	rm -rf "$PIN"
 	: >"$DLOG"
 	# The churn rate goes in the row afterwards (the client reports last).
@@ -89,7 +89,7 @@ main() {
 	sleep 2
 	window idle 0
 	stop_daemon
-	nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 	rm -rf "$PIN"
 
 	churn_window churn "log_closed=no" || exit 1

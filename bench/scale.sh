@@ -54,7 +54,7 @@ one_size() {
 	rss0=$(status_kb VmRSS)
 
 	t0=$(now_ms)
-	ins=$("$BUILD/bench/bench_insert" "$PIN/v1/att/tcx:ingress:vB" 0 "$n") ||
+	ins=$("$BUILD/bench/bench_insert" "$(pin_layout)/att/tcx:ingress:vB" 0 "$n") ||
 		return 1
 	t1=$(now_ms)
 	local got
@@ -70,7 +70,7 @@ one_size() {
 	local dump_ms
 	dump_ms=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)
 	local map_bytes rss1 hwm
-	map_bytes=$(bpftool map show pinned "$PIN/v1/conns" -j | jq .bytes_memlock)
+	map_bytes=$(bpftool map show pinned "$(pin_layout)/conns" -j | jq .bytes_memlock)
 	rss1=$(status_kb VmRSS)
 	hwm=$(status_kb VmHWM)
 
@@ -105,7 +105,7 @@ one_size() {
 	echo "$n,$max,$(echo "$ins" | awk '/insert/ { print $2 }'),$(echo "$ins" | awk '/update/ { print $2 }'),$((t1 - t0)),$dump_ms,$map_bytes,$rss0,$rss1,$hwm,$(awk -v u="$watch_us" -v w=$WATCH 'BEGIN { printf "%.2f", u / w / 1e4 }'),$((c1 - c0)),$((w1 - w0)),$expired" |
 		tee -a "$OUT/scale.csv"
 	stop_daemon
-	nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 	rm -rf "$PIN"
 }
 

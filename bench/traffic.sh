@@ -83,7 +83,7 @@ detach() {
 	rm -rf "$BASE"
 	if [ "$1" = tcplogger ]; then
 		stop_daemon
-		nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+		nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 		rm -rf "$PIN"
 	fi
 }
@@ -91,7 +91,7 @@ detach() {
 # prog_id CONFIG: the program on the hook.
 prog_id() {
 	if [ "$1" = tcplogger ]; then
-		bpftool link show pinned "$PIN/v1/att/tcx:ingress:vB" -j | jq .prog_id
+		bpftool link show pinned "$(pin_layout)/att/tcx:ingress:vB" -j | jq .prog_id
 	else
 		bpftool prog show pinned "$BASE/prog" -j | jq .id
 	fi

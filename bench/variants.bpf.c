@@ -59,7 +59,7 @@ struct pkt_facts {
 static __always_inline bool facts(struct __sk_buff *skb, struct pkt_facts *f)
 {
 	__builtin_memset(&f->key, 0, sizeof(f->key));
-	if (parse_packet(skb, true, &f->key, &f->info) != PARSE_OK)
+	if (parse_packet(skb, true, 0, 0, &f->key, &f->info) != PARSE_OK)
 		return false;
 	f->key.ifindex = skb->ifindex;
 	f->key.direction = TCPLOG_DIR_INGRESS;

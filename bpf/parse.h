@@ -2,7 +2,8 @@
 /*
  * parse.h - packet parsing for the TC program. BPF only.
  *
- * Walks Ethernet, up to two VLAN tags (802.1Q, 802.1ad), IPv4 (with
+ * Walks Ethernet, up to two VLAN tags (802.1Q, 802.1ad; a tag the kernel
+ * already moved into the skb's metadata counts as one of them), IPv4 (with
  * options) or IPv6 (with a chain of extension headers) and the TCP header,
  * and fills a connection key. The walk never writes to the packet.
  *
@@ -48,6 +49,7 @@ enum parse_result {
 /* What the counting code needs besides the key. */
 struct parse_info {
 	__u32 ip_len; /* IP header + payload, from the IP header */
+	__u32 tcp_payload; /* TCP payload bytes, from the IP length */
 	__u8 tcp_flags;
 };
 
@@ -139,6 +141,7 @@ static __always_inline int parse_tcp(struct __sk_buff *skb, __u32 off,
 	key->src_port = th->source;
 	key->dst_port = th->dest;
 	info->tcp_flags = th->flags;
+	info->tcp_payload = ip_end - off - doff;
 	return PARSE_OK;
 }
 
@@ -252,12 +255,27 @@ static __always_inline int parse_ipv6(struct __sk_buff *skb, __u32 off,
 		       PARSE_MALFORMED;
 }
 
+/* Records the VID of the tag at depth @n (0 = outermost) in @key. */
+static __always_inline void parse_vlan_id(struct tcplog_conn_key *key, int n,
+					  __u16 tci)
+{
+	/* Constant indices: the key lives on the stack. */
+	if (n == 0)
+		key->vlan_id[0] = tci & TCPLOG_VLAN_VID_MASK;
+	else
+		key->vlan_id[1] = tci & TCPLOG_VLAN_VID_MASK;
+	key->vlan_count = n + 1;
+}
+
 /*
  * Parses the packet and fills @key (which the caller zeroed) except the
- * fields that come from the hook: ifindex and direction.
+ * fields that come from the hook: ifindex and direction. @meta_tags is 1
+ * when the outermost VLAN tag is in the skb's metadata (its TCI in
+ * @meta_tci), 0 otherwise; tags still in the frame follow it.
  */
 static __always_inline int parse_packet(struct __sk_buff *skb,
-					const bool direct,
+					const bool direct, __u32 meta_tags,
+					__u16 meta_tci,
 					struct tcplog_conn_key *key,
 					struct parse_info *info)
 {
@@ -272,15 +290,21 @@ static __always_inline int parse_packet(struct __sk_buff *skb,
 	if (!eth)
 		return res;
 	proto = eth->h_proto;
+	if (meta_tags)
+		parse_vlan_id(key, 0, meta_tci);
 
 #pragma unroll
 	for (i = 0; i < TCPLOG_MAX_VLAN_TAGS; i++) {
 		if (proto != bpf_htons(ETH_P_8021Q) &&
 		    proto != bpf_htons(ETH_P_8021AD))
 			break;
+		/* More tags than we follow: not a packet we classify. */
+		if (i + meta_tags >= TCPLOG_MAX_VLAN_TAGS)
+			return PARSE_NON_IP;
 		vlan = PARSE_HDR(skb, off, struct vlan_tag, &buf, direct, &res);
 		if (!vlan)
 			return res;
+		parse_vlan_id(key, i + meta_tags, bpf_ntohs(vlan->tci));
 		proto = vlan->proto;
 		off += sizeof(struct vlan_tag);
 	}

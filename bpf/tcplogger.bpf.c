@@ -101,7 +101,8 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 	struct parse_info info = {};
 	struct tcplog_conn_val *val;
 	struct tcplog_percpu *pc;
-	__u32 segs, l2_len, len, zero = 0;
+	__u32 segs, l2_len, len, gso_size, meta_tags, zero = 0;
+	__u16 meta_tci = 0;
 	__u64 now;
 	int res, err;
 
@@ -110,13 +111,24 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 	if (!pc) /* cannot happen: key 0 of a one-element array */
 		return TC_ACT_UNSPEC;
 
+	/*
+	 * The receive path (and hardware VLAN offload before it) moves the
+	 * outer tag of a frame into the skb's metadata before TC runs; a
+	 * VLAN device hands its packets down the same way. It is still part
+	 * of the frame on the wire and in a capture.
+	 */
+	meta_tags = skb->vlan_present ? 1 : 0;
+	if (meta_tags)
+		meta_tci = skb->vlan_tci;
+
 	__builtin_memset(&key, 0, sizeof(key));
 	if (force_copy_parse)
 		res = PARSE_NEED_COPY;
 	else
-		res = parse_packet(skb, true, &key, &info);
+		res = parse_packet(skb, true, meta_tags, meta_tci, &key, &info);
 	if (res == PARSE_NEED_COPY)
-		res = parse_packet(skb, false, &key, &info);
+		res = parse_packet(skb, false, meta_tags, meta_tci, &key,
+				   &info);
 
 	switch (res) {
 	case PARSE_OK:
@@ -140,10 +152,19 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 
 	key.ifindex = skb->ifindex;
 	key.direction = dir;
-	len = skb->len;
+	len = skb->len + meta_tags * TCPLOG_VLAN_TAG_LEN;
 	segs = skb->gso_segs;
-	if (segs == 0)
+	if (segs == 0) {
+		/*
+		 * virtio-net and tap hand over GSO packets with gso_size set
+		 * and gso_segs not computed yet: the wire carries one
+		 * segment per gso_size bytes of payload.
+		 */
 		segs = 1;
+		gso_size = skb->gso_size;
+		if (gso_size && info.tcp_payload > gso_size)
+			segs = (info.tcp_payload + gso_size - 1) / gso_size;
+	}
 	l2_len = len - info.ip_len;
 	now = boot_time_ns(pc);
 

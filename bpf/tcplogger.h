@@ -13,13 +13,19 @@
 
 #include <linux/types.h>
 
-#define TCPLOG_ABI_VERSION 1
+#define TCPLOG_ABI_VERSION 2
 
 /* Capacity of the connection map unless configuration says otherwise. */
 #define TCPLOG_DEFAULT_MAX_CONNS 262144
 
-/* Packet-parsing limits; packets beyond them are counted, never dropped. */
+/*
+ * Packet-parsing limits; packets beyond them are counted, never dropped.
+ * VLAN tags count whether they are in the frame or in the packet's
+ * metadata (a tag the driver or the receive path took out of the frame).
+ */
 #define TCPLOG_MAX_VLAN_TAGS 2
+#define TCPLOG_VLAN_TAG_LEN 4
+#define TCPLOG_VLAN_VID_MASK 0x0fff
 #define TCPLOG_MAX_IPV6_EXT_HDRS 8
 
 enum tcplog_direction {
@@ -45,13 +51,20 @@ enum tcplog_tcp_flag {
 };
 
 /*
- * Key of the connection map: one entry per interface, direction and
- * TCP 4-tuple. The BPF program zeroes the whole key before filling it, so
- * padding and unused address bytes are always zero and hash consistently.
+ * Key of the connection map: one entry per interface, direction, VLAN IDs
+ * and TCP 4-tuple. The BPF program zeroes the whole key before filling it,
+ * so padding, unused address bytes and unused VLAN slots are always zero
+ * and hash consistently.
  *
  * Addresses are in network byte order. An IPv6 address fills all 16 bytes;
  * an IPv4 address fills bytes 0-3 and bytes 4-15 are zero (the family field,
  * not the address, says which form is used).
+ *
+ * VLAN IDs (the 12-bit VID; priority bits are not part of the key) are
+ * outermost first: vlan_id[0] is the tag the packet carried outermost on
+ * the wire, whether the frame still holds it or the kernel moved it into
+ * the skb's metadata. vlan_count says how many are set, so a
+ * priority-tagged frame (VID 0) differs from an untagged one.
  */
 struct tcplog_conn_key {
 	__u8 src_addr[16]; /* network byte order */
@@ -61,7 +74,9 @@ struct tcplog_conn_key {
 	__be16 dst_port; /* network byte order */
 	__u8 direction; /* enum tcplog_direction */
 	__u8 family; /* enum tcplog_family */
-	__u16 pad; /* always zero */
+	__u8 vlan_count; /* 0..TCPLOG_MAX_VLAN_TAGS */
+	__u8 pad; /* always zero */
+	__u16 vlan_id[TCPLOG_MAX_VLAN_TAGS]; /* host byte order, 0 if unused */
 };
 
 /*
@@ -84,6 +99,12 @@ struct tcplog_conn_key {
  *   packets    = counter_wraps * 2^32 + (counter >> 32) - bytes_carries
  *   segments   = packets + gso_extra
  *   ip_bytes   = bytes - packets * l2_len - l2_extra          (mod 2^64)
+ *
+ * Lengths are frame lengths as a capture on the interface shows them: a
+ * VLAN tag held in the skb's metadata adds its 4 bytes. segments counts
+ * TCP segments on the wire: gso_segs where the kernel computed it, else,
+ * for a GSO packet from virtio-net or tap (gso_size set, gso_segs 0),
+ * ceil(TCP payload / gso_size).
  *
  * l2_len is the non-IP part (L2 header, padding) of the first packet, fixed
  * when the entry is created. Packets whose non-IP part differs (a padded
@@ -157,6 +178,9 @@ enum tcplog_reason {
 	TCPLOG_REASON_RST, /* closed with an RST, closed_timeout passed */
 	TCPLOG_REASON_IDLE, /* no packet for idle_timeout */
 	TCPLOG_REASON_PRESSURE, /* the longest idle, removed early: map full */
+	TCPLOG_REASON_UPGRADE, /* an entry of an older map layout whose
+				* connection the new program had already
+				* counted again: its counts are kept here */
 	TCPLOG_REASON_MAX,
 };
 
@@ -179,7 +203,7 @@ struct tcplog_totals {
  * Sizes are part of the ABI. The asserts catch a compiler or an edit that
  * changes a layout without bumping TCPLOG_ABI_VERSION.
  */
-_Static_assert(sizeof(struct tcplog_conn_key) == 44, "conn key layout");
+_Static_assert(sizeof(struct tcplog_conn_key) == 48, "conn key layout");
 _Static_assert(sizeof(struct tcplog_conn_val) == 72, "conn value layout");
 _Static_assert(sizeof(struct tcplog_dp_stats) == 8 * TCPLOG_STAT_MAX,
 	       "stats layout");

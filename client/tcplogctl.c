@@ -26,7 +26,7 @@ static void usage(FILE *out)
 		"[OPTIONS]\n"
 		"  dump   [--sort KEY] [--limit N] [--iface IF] [--host IP] "
 		"[--port N]\n"
-		"         [--state open|closed]     the connections\n"
+		"         [--state open|closed] [--vlan ID]  the connections\n"
 		"  watch  [--interval SECONDS] [--sort KEY] [--limit N]  live "
 		"view with rates\n"
 		"  stats                            datapath and daemon "
@@ -106,7 +106,8 @@ void ctl_dump_request(const struct ctl_opts *o, char *buf, size_t size)
 		jw_kv_string(&w, "sort", o->sort_name);
 	if (r->limit)
 		jw_kv_u64(&w, "limit", r->limit);
-	if (r->iface[0] || r->host_family || r->port >= 0 || r->state) {
+	if (r->iface[0] || r->host_family || r->port >= 0 || r->vlan >= 0 ||
+	    r->state) {
 		char host[64];
 
 		jw_key(&w, "filter");
@@ -120,6 +121,8 @@ void ctl_dump_request(const struct ctl_opts *o, char *buf, size_t size)
 		}
 		if (r->port >= 0)
 			jw_kv_u64(&w, "port", (uint64_t)r->port);
+		if (r->vlan >= 0)
+			jw_kv_u64(&w, "vlan", (uint64_t)r->vlan);
 		if (r->state)
 			jw_kv_string(&w, "state",
 				     r->state == API_STATE_OPEN ? "open" :
@@ -251,6 +254,7 @@ int main(int argc, char **argv)
 		O_HOST,
 		O_PORT,
 		O_STATE,
+		O_VLAN,
 		O_INTERVAL
 	};
 	static const struct option longopts[] = {
@@ -264,6 +268,7 @@ int main(int argc, char **argv)
 		{ "host", required_argument, NULL, O_HOST },
 		{ "port", required_argument, NULL, O_PORT },
 		{ "state", required_argument, NULL, O_STATE },
+		{ "vlan", required_argument, NULL, O_VLAN },
 		{ "interval", required_argument, NULL, O_INTERVAL },
 		{}
 	};
@@ -277,6 +282,7 @@ int main(int argc, char **argv)
 	double d;
 
 	o.req.port = -1;
+	o.req.vlan = -1;
 	o.socket = getenv("TCPLOGCTL_SOCKET");
 	if (!o.socket || !*o.socket)
 		o.socket = DEFAULT_SOCKET;
@@ -342,6 +348,18 @@ int main(int argc, char **argv)
 						 "(0-65535)",
 						 optarg);
 			o.req.port = (int)d;
+			dump_opts = true;
+			break;
+		case O_VLAN:
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || *end || !*optarg || d < 0 || d > 4095 ||
+			    d != (int)d)
+				return bad_usage(
+					"--vlan: '%s' is not a VLAN ID "
+					"(0-4095)",
+					optarg);
+			o.req.vlan = (int)d;
 			dump_opts = true;
 			break;
 		case O_STATE:

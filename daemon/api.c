@@ -86,7 +86,7 @@ static void write_conn(struct jw *w, const struct conn_rec *r,
 {
 	char src[TCPLOG_ADDR_STRLEN], dst[TCPLOG_ADDR_STRLEN];
 	const struct tcplog_conn_key *k = &r->key;
-	unsigned int bit;
+	unsigned int bit, i;
 
 	if (tcplog_format_addr(k->family, k->src_addr, src, sizeof(src)))
 		snprintf(src, sizeof(src), "?");
@@ -99,6 +99,11 @@ static void write_conn(struct jw *w, const struct conn_rec *r,
 		     k->direction == TCPLOG_DIR_EGRESS ? "egress" : "ingress");
 	jw_kv_string(w, "family",
 		     k->family == TCPLOG_FAMILY_IPV6 ? "ipv6" : "ipv4");
+	jw_key(w, "vlan");
+	jw_array_begin(w);
+	for (i = 0; i < k->vlan_count && i < TCPLOG_MAX_VLAN_TAGS; i++)
+		jw_u64(w, k->vlan_id[i]);
+	jw_array_end(w);
 	jw_kv_string(w, "src_ip", src);
 	jw_kv_u64(w, "src_port", ntohs(k->src_port));
 	jw_kv_string(w, "dst_ip", dst);

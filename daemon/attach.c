@@ -70,22 +70,40 @@ static __u32 prog_id_of(int prog_fd)
 	return bpf_obj_get_info_by_fd(prog_fd, &info, &len) ? 0 : info.id;
 }
 
-/* Whether program @id is one of ours, by name. */
-static bool prog_is_ours(__u32 id)
+/* The id of the program pinned at @path, 0 if none. */
+static __u32 pinned_prog_id(const char *path)
 {
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	bool ours;
+	__u32 id;
 	int fd;
 
-	fd = bpf_prog_get_fd_by_id(id);
+	fd = bpf_obj_get(path);
 	if (fd < 0)
-		return false;
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       (!strcmp(info.name, "tcplog_ingress") ||
-		!strcmp(info.name, "tcplog_egress"));
+		return 0;
+	id = prog_id_of(fd);
 	close(fd);
-	return ours;
+	return id;
+}
+
+/*
+ * Whether the tc filter at our handle, running program @id, is ours: we
+ * pin the program of every filter we attach (tc:DIR:IFNAME), so ours is
+ * the one whose program is the pinned one. Opening a program by its id
+ * (bpf_prog_get_fd_by_id) would need CAP_SYS_ADMIN, which the unit does
+ * not grant; opening our own pin needs nothing beyond bpffs access.
+ */
+static bool tc_filter_is_ours(const struct attachment *a, const struct pins *p,
+			      __u32 id)
+{
+	char path[400];
+
+	if (!id)
+		return false;
+	pin_name(path, sizeof(path), p, "tc", a);
+	if (pinned_prog_id(path) == id)
+		return true;
+	/* A start that stopped between attaching and renaming the pin. */
+	pin_name(path, sizeof(path), p, "tcnew", a);
+	return pinned_prog_id(path) == id;
 }
 
 /* ---- TCX ---------------------------------------------------------------- */
@@ -203,7 +221,7 @@ static int tc_attach(struct attachment *a, int prog_fd, const struct pins *p,
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCPLOG_TC_HANDLE,
 		    .priority = TCPLOG_TC_PRIORITY, .prog_fd = prog_fd,
 		    .flags = BPF_TC_F_REPLACE);
-	char path[400];
+	char path[400], final[400];
 	__u32 existing;
 	int err;
 
@@ -227,45 +245,59 @@ static int tc_attach(struct attachment *a, int prog_fd, const struct pins *p,
 	}
 
 	existing = tc_query(a->ifindex, a->direction);
-	if (existing && !prog_is_ours(existing)) {
+	if (existing && !tc_filter_is_ours(a, p, existing)) {
 		log_err("%s %s: a foreign filter uses tc handle 0x%x priority "
 			"%d; not replacing it",
 			a->ifname, att_dir_name(a->direction), TCPLOG_TC_HANDLE,
 			TCPLOG_TC_PRIORITY);
 		return -EEXIST;
 	}
-	/* REPLACE swaps the program of our filter atomically. */
-	err = bpf_tc_attach(&hook, &opts);
-	if (err)
-		return err;
-	*adopted = existing != 0;
-
-	pin_name(path, sizeof(path), p, "tc", a);
+	/*
+	 * The new program is pinned before the filter runs it and takes the
+	 * place of the old pin after, so that whenever the daemon stops, one
+	 * of the two pins names the filter's program as ours.
+	 */
+	pin_name(path, sizeof(path), p, "tcnew", a);
 	unlink(path);
 	if (bpf_obj_pin(prog_fd, path)) {
 		err = -errno;
 		log_err("Cannot pin %s: %s", path, strerror(errno));
 		return err;
 	}
+	/* REPLACE swaps the program of our filter atomically. */
+	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		unlink(path);
+		return err;
+	}
+	*adopted = existing != 0;
+
+	pin_name(final, sizeof(final), p, "tc", a);
+	if (rename(path, final)) {
+		err = -errno;
+		log_err("Cannot rename %s to %s: %s", path, final,
+			strerror(errno));
+		return err;
+	}
 	return 0;
 }
 
-static int tc_detach(int ifindex, int direction)
+static int tc_detach(const struct attachment *a, const struct pins *p)
 {
 	struct bpf_tc_hook hook;
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TCPLOG_TC_HANDLE,
 		    .priority = TCPLOG_TC_PRIORITY);
-	__u32 id = tc_query(ifindex, direction);
+	__u32 id = tc_query(a->ifindex, a->direction);
 
 	if (!id)
 		return 0;
-	if (!prog_is_ours(id)) {
+	if (!tc_filter_is_ours(a, p, id)) {
 		log_warn("The filter at tc handle 0x%x priority %d is not "
 			 "ours any more; leaving it",
 			 TCPLOG_TC_HANDLE, TCPLOG_TC_PRIORITY);
 		return 0;
 	}
-	tc_hook(&hook, ifindex, direction);
+	tc_hook(&hook, a->ifindex, a->direction);
 	return bpf_tc_detach(&hook, &opts);
 }
 
@@ -325,7 +357,7 @@ static void drop_other_mode(struct attachment *a, enum att_mode mode,
 		 a->ifname, att_dir_name(a->direction),
 		 mode == MODE_TCX ? "tc" : "tcx", att_mode_name(mode));
 	if (mode == MODE_TCX) {
-		tc_detach(a->ifindex, a->direction);
+		tc_detach(a, p);
 		unlink(path);
 		pin_name(path, sizeof(path), p, "qdisc", a);
 		tc_qdisc_release(a->ifindex, a->ifname, path);
@@ -399,12 +431,14 @@ int attach_down(struct attachment *a, const struct pins *p)
 	pin_name(path, sizeof(path), p, "tc", a);
 	if (access(path, F_OK) == 0) {
 		if (a->ifindex > 0) {
-			ret = tc_detach(a->ifindex, a->direction);
+			ret = tc_detach(a, p);
 			if (ret && ret != -ENOENT)
 				err = ret;
 		}
 		unlink(path);
 	}
+	pin_name(path, sizeof(path), p, "tcnew", a);
+	unlink(path);
 	pin_name(path, sizeof(path), p, "qdisc", a);
 	tc_qdisc_release(a->ifindex, a->ifname, path);
 	if (err)
@@ -427,6 +461,8 @@ void attach_forget(struct attachment *a, const struct pins *p)
 	unlink(path);
 	pin_name(path, sizeof(path), p, "tc", a);
 	unlink(path);
+	pin_name(path, sizeof(path), p, "tcnew", a);
+	unlink(path);
 	pin_name(path, sizeof(path), p, "qdisc", a);
 	unlink(path);
 	a->mode = MODE_NONE;
@@ -434,7 +470,20 @@ void attach_forget(struct attachment *a, const struct pins *p)
 	a->prog_id = 0;
 }
 
-int attach_remove_all(const struct pins *p)
+static bool listed(const struct attachment *a, const struct attachment *keep,
+		   int n_keep)
+{
+	int i;
+
+	for (i = 0; i < n_keep; i++)
+		if (keep[i].direction == a->direction &&
+		    !strcmp(keep[i].ifname, a->ifname))
+			return true;
+	return false;
+}
+
+int attach_remove_except(const struct pins *p, const struct attachment *keep,
+			 int n_keep)
 {
 	struct attachment a;
 	struct dirent *de;
@@ -463,6 +512,8 @@ int attach_remove_all(const struct pins *p)
 			continue;
 		}
 		decode_ifname(a.ifname, s);
+		if (listed(&a, keep, n_keep))
+			continue;
 		a.ifindex = (int)if_nametoindex(a.ifname);
 		a.mode = tcx ? MODE_TCX : MODE_TC;
 		attach_down(&a, p);
@@ -474,12 +525,24 @@ int attach_remove_all(const struct pins *p)
 			continue;
 		memset(&a, 0, sizeof(a));
 		decode_ifname(a.ifname, de->d_name + 6);
+		/* Still in use by a hook we keep: its marker stays. */
+		a.direction = TCPLOG_DIR_INGRESS;
+		if (listed(&a, keep, n_keep))
+			continue;
+		a.direction = TCPLOG_DIR_EGRESS;
+		if (listed(&a, keep, n_keep))
+			continue;
 		a.ifindex = (int)if_nametoindex(a.ifname);
 		snprintf(path, sizeof(path), "%s/%s", p->att, de->d_name);
 		tc_qdisc_release(a.ifindex, a.ifname, path);
 	}
 	closedir(d);
 	return n;
+}
+
+int attach_remove_all(const struct pins *p)
+{
+	return attach_remove_except(p, NULL, 0);
 }
 
 bool attach_verify(const struct attachment *a)

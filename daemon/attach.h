@@ -61,6 +61,14 @@ void attach_forget(struct attachment *a, const struct pins *p);
  */
 int attach_remove_all(const struct pins *p);
 
+/*
+ * Removes every attachment recorded under @p except those for the hooks
+ * (interface name and direction) in @keep: what an earlier run attached
+ * where the configuration no longer asks for it. Returns how many.
+ */
+int attach_remove_except(const struct pins *p, const struct attachment *keep,
+			 int n_keep);
+
 /* Whether the kernel still has @a attached, as ours. */
 bool attach_verify(const struct attachment *a);
 

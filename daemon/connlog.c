@@ -15,6 +15,7 @@ static const char *const reason_names[TCPLOG_REASON_MAX] = {
 	[TCPLOG_REASON_RST] = "rst",
 	[TCPLOG_REASON_IDLE] = "idle",
 	[TCPLOG_REASON_PRESSURE] = "pressure",
+	[TCPLOG_REASON_UPGRADE] = "upgrade",
 };
 
 const char *tcplog_reason_name(int reason)
@@ -41,7 +42,7 @@ void connlog_record(const struct conn_rec *r, int reason,
 	const struct tcplog_conn_key *k = &r->key;
 	char src[TCPLOG_ADDR_STRLEN], dst[TCPLOG_ADDR_STRLEN];
 	char flags[TCPLOG_FLAGS_STRLEN], first[TCPLOG_TIME_STRLEN],
-		last[TCPLOG_TIME_STRLEN];
+		last[TCPLOG_TIME_STRLEN], vlan[TCPLOG_VLAN_STRLEN];
 	const char *dir = k->direction == TCPLOG_DIR_EGRESS ? "egress" :
 							      "ingress";
 	unsigned long long dur_us =
@@ -53,6 +54,7 @@ void connlog_record(const struct conn_rec *r, int reason,
 	tcplog_format_addr(k->family, k->src_addr, src, sizeof(src));
 	tcplog_format_addr(k->family, k->dst_addr, dst, sizeof(dst));
 	tcplog_format_tcp_flags(r->c.tcp_flags, ",", flags, sizeof(flags));
+	tcplog_format_vlan(k, ",", vlan, sizeof(vlan));
 	tcplog_format_rfc3339(tcplog_boot_to_unix_ns(clock, r->c.first_seen_ns),
 			      first, sizeof(first));
 	tcplog_format_rfc3339(tcplog_boot_to_unix_ns(clock, r->c.last_seen_ns),
@@ -75,24 +77,26 @@ void connlog_record(const struct conn_rec *r, int reason,
 		    "SYSLOG_IDENTIFIER=tcploggerd", "TCPLOG_REASON=%s",
 		    tcplog_reason_name(reason), "TCPLOG_IFNAME=%s", ifname,
 		    "TCPLOG_IFINDEX=%u", k->ifindex, "TCPLOG_DIRECTION=%s", dir,
-		    "TCPLOG_FAMILY=ipv%d", k->family, "TCPLOG_SRC_IP=%s", src,
-		    "TCPLOG_SRC_PORT=%u", sport, "TCPLOG_DST_IP=%s", dst,
-		    "TCPLOG_DST_PORT=%u", dport, "TCPLOG_BYTES=%llu",
-		    (unsigned long long)r->c.bytes, "TCPLOG_IP_BYTES=%llu",
-		    (unsigned long long)r->c.ip_bytes, "TCPLOG_PACKETS=%llu",
-		    (unsigned long long)r->c.packets, "TCPLOG_SEGMENTS=%llu",
-		    (unsigned long long)r->c.segments, "TCPLOG_TCP_FLAGS=%s",
-		    flags, "TCPLOG_FIRST_SEEN=%s", first, "TCPLOG_LAST_SEEN=%s",
-		    last, "TCPLOG_DURATION_US=%llu", dur_us, NULL) == 0)
+		    "TCPLOG_FAMILY=ipv%d", k->family, "TCPLOG_VLAN=%s", vlan,
+		    "TCPLOG_SRC_IP=%s", src, "TCPLOG_SRC_PORT=%u", sport,
+		    "TCPLOG_DST_IP=%s", dst, "TCPLOG_DST_PORT=%u", dport,
+		    "TCPLOG_BYTES=%llu", (unsigned long long)r->c.bytes,
+		    "TCPLOG_IP_BYTES=%llu", (unsigned long long)r->c.ip_bytes,
+		    "TCPLOG_PACKETS=%llu", (unsigned long long)r->c.packets,
+		    "TCPLOG_SEGMENTS=%llu", (unsigned long long)r->c.segments,
+		    "TCPLOG_TCP_FLAGS=%s", flags, "TCPLOG_FIRST_SEEN=%s", first,
+		    "TCPLOG_LAST_SEEN=%s", last, "TCPLOG_DURATION_US=%llu",
+		    dur_us, NULL) == 0)
 		return;
 	/* No journal: the same record as one line. */
 	fprintf(stderr,
 		"<%d>connection reason=%s ifname=%s ifindex=%u direction=%s "
-		"family=ipv%d src_ip=%s src_port=%u dst_ip=%s dst_port=%u "
+		"family=ipv%d vlan=%s src_ip=%s src_port=%u dst_ip=%s "
+		"dst_port=%u "
 		"bytes=%llu ip_bytes=%llu packets=%llu segments=%llu "
 		"tcp_flags=%s first_seen=%s last_seen=%s duration_us=%llu\n",
 		LOG_INFO, tcplog_reason_name(reason), ifname, k->ifindex, dir,
-		k->family, src, sport, dst, dport,
+		k->family, vlan[0] ? vlan : "-", src, sport, dst, dport,
 		(unsigned long long)r->c.bytes,
 		(unsigned long long)r->c.ip_bytes,
 		(unsigned long long)r->c.packets,

@@ -17,6 +17,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "migrate.h"
 #include "netlink.h"
 #include "tcplog_config.h"
 #include "tcplogger.h"
@@ -93,7 +94,7 @@ int main(int argc, char **argv)
 	};
 	bool check_only = false, detach = false, verbose = false;
 	char err[600], status[1024];
-	int opt, ret;
+	int opt, ret, n, upgrading;
 
 	sigset_t mask;
 
@@ -161,7 +162,10 @@ int main(int argc, char **argv)
 		pins_close(&d.pins);
 		return ret < 0 ? 1 : 0;
 	}
-	pins_remove_other_layouts(&d.pins);
+	/* An upgrade from an older map layout (migrate.h), or a clean slate. */
+	upgrading = migrate_pins(&d.pins);
+	if (!upgrading)
+		pins_remove_other_layouts(&d.pins);
 
 	ret = loader_load(&d.loader, &d.cfg, &d.pins);
 	if (ret)
@@ -179,6 +183,23 @@ int main(int argc, char **argv)
 	ret = daemon_reconcile(&d);
 	if (ret)
 		goto out;
+	/* Hooks an earlier run attached to and the configuration dropped. */
+	n = attach_remove_except(&d.pins, d.att, d.n_att);
+	if (n > 0)
+		log_notice("Detached %d attachments the configuration no "
+			   "longer lists",
+			   n);
+	if (upgrading) {
+		struct migrate_result mr;
+		struct tcplog_clock clock;
+
+		tcplog_clock_init(&clock);
+		ret = migrate_counts(&d.pins, loader_conns_fd(&d.loader),
+				     loader_totals_fd(&d.loader), &clock, &mr);
+		if (ret)
+			goto out;
+		pins_remove_other_layouts(&d.pins);
+	}
 	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
 		d.watchdog_usec = 0;
 

@@ -191,6 +191,11 @@ int pins_remove_other_layouts(const struct pins *p)
 	return removed;
 }
 
+int pins_remove_dir(const char *dir)
+{
+	return remove_tree(dir);
+}
+
 int pins_remove_layout(const struct pins *p)
 {
 	int n = remove_tree(p->dir);

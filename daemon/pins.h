@@ -11,6 +11,8 @@
  *                        colons: bpffs refuses dots in names):
  *         tcx:DIR:IFNAME   the TCX link (holds the program on the hook)
  *         tc:DIR:IFNAME    the program, marking our cls_bpf filter
+ *         tcnew:DIR:IFNAME the next program while it replaces the one
+ *                          in tc:DIR:IFNAME (renamed over it after)
  *         qdisc:IFNAME     the program, marking a clsact qdisc we created
  */
 #ifndef TCPLOG_PINS_H
@@ -43,7 +45,10 @@ void pins_close(struct pins *p);
 /* Removes the pins of other layout versions under root; returns a count. */
 int pins_remove_other_layouts(const struct pins *p);
 
-/* Removes the v1 folder with everything in it (after detaching). */
+/* Removes @dir, its pins and sub-folders; returns how many pins. */
+int pins_remove_dir(const char *dir);
+
+/* Removes the layout folder with everything in it (after detaching). */
 int pins_remove_layout(const struct pins *p);
 
 #endif /* TCPLOG_PINS_H */

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
+#include "format.h"
 #include "snapshot.h"
 #include "tcplog_config.h"
 
@@ -148,6 +149,8 @@ bool rec_matches(const struct conn_rec *r, const struct api_request *req,
 		return false;
 	if (req->port >= 0 && ntohs(k->src_port) != req->port &&
 	    ntohs(k->dst_port) != req->port)
+		return false;
+	if (req->vlan >= 0 && !tcplog_key_has_vlan(k, (unsigned int)req->vlan))
 		return false;
 	if (req->state != API_STATE_ANY &&
 	    tcplog_conn_is_closed(r->c.tcp_flags) !=

@@ -46,6 +46,36 @@ const char *tcplog_tcp_flag_name(unsigned int flag)
 	return tcp_flag_names[bit];
 }
 
+int tcplog_format_vlan(const struct tcplog_conn_key *key, const char *sep,
+		       char *buf, size_t size)
+{
+	size_t used = 0;
+	unsigned int i;
+	int n;
+
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
+	for (i = 0; i < key->vlan_count && i < TCPLOG_MAX_VLAN_TAGS; i++) {
+		n = snprintf(buf + used, size - used, "%s%u", i ? sep : "",
+			     (unsigned int)key->vlan_id[i]);
+		if (n < 0 || (size_t)n >= size - used)
+			return -ENOSPC;
+		used += (size_t)n;
+	}
+	return 0;
+}
+
+bool tcplog_key_has_vlan(const struct tcplog_conn_key *key, unsigned int vid)
+{
+	unsigned int i;
+
+	for (i = 0; i < key->vlan_count && i < TCPLOG_MAX_VLAN_TAGS; i++)
+		if (key->vlan_id[i] == vid)
+			return true;
+	return false;
+}
+
 int tcplog_format_tcp_flags(__u64 flags, const char *sep, char *buf,
 			    size_t size)
 {

@@ -6,10 +6,13 @@
 #ifndef TCPLOG_FORMAT_H
 #define TCPLOG_FORMAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
 #include <linux/types.h>
+
+#include "tcplogger.h"
 
 /* Longest text of an address: an IPv6 address with an IPv4 tail. */
 #define TCPLOG_ADDR_STRLEN 46
@@ -31,6 +34,16 @@ const char *tcplog_tcp_flag_name(unsigned int flag);
  * Writes the names of the flags set in @flags, low bit first and separated
  * by @sep ("" when none is set). Returns 0 or -ENOSPC.
  */
+/* Longest VLAN list: "4095,4095". */
+#define TCPLOG_VLAN_STRLEN 16
+
+/* The key's VLAN IDs, outermost first, joined by @sep ("" if untagged). */
+int tcplog_format_vlan(const struct tcplog_conn_key *key, const char *sep,
+		       char *buf, size_t size);
+
+/* Whether @vid is one of the key's VLAN IDs. */
+bool tcplog_key_has_vlan(const struct tcplog_conn_key *key, unsigned int vid);
+
 int tcplog_format_tcp_flags(__u64 flags, const char *sep, char *buf,
 			    size_t size);
 

@@ -58,6 +58,7 @@ struct api_request {
 	int host_family; /* 0 = any, else 4 or 6 */
 	uint8_t host[16]; /* the map key's form */
 	int port; /* -1 = any; matches source or destination */
+	int vlan; /* -1 = any; matches any of the entry's VLAN IDs */
 	enum api_state_filter state;
 };
 

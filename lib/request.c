@@ -113,6 +113,12 @@ static int parse_filter(const cJSON *filter, struct api_request *req,
 					      "filter.port must be a whole "
 					      "number from 0 to 65535");
 			req->port = (int)port;
+		} else if (!strcmp(k, "vlan")) {
+			if (!whole_number(item, 0, 4095, &port))
+				return refuse(code, API_ERR_BAD_REQUEST, msg,
+					      "filter.vlan must be a whole "
+					      "number from 0 to 4095");
+			req->vlan = (int)port;
 		} else if (!strcmp(k, "state")) {
 			if (cJSON_IsString(item) &&
 			    !strcmp(item->valuestring, "open"))
@@ -146,6 +152,7 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 
 	memset(req, 0, sizeof(*req));
 	req->port = -1;
+	req->vlan = -1;
 	if (memchr(line, '\0', len))
 		return refuse(code, API_ERR_BAD_REQUEST, msg,
 			      "the request contains a NUL byte");
@@ -228,7 +235,8 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 			     "the request has no \"cmd\"");
 	else if (req->cmd != API_CMD_DUMP &&
 		 (req->sort || req->limit || req->iface[0] ||
-		  req->host_family || req->port >= 0 || req->state))
+		  req->host_family || req->port >= 0 || req->vlan >= 0 ||
+		  req->state))
 		ret = refuse(code, API_ERR_BAD_REQUEST, msg,
 			     "sort, limit and filter apply to dump only");
 out:

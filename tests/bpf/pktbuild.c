@@ -46,11 +46,11 @@ void pkt_eth(struct pkt *p, uint16_t ethertype)
 	put16(h + 12, ethertype);
 }
 
-void pkt_vlan(struct pkt *p, uint16_t vid, uint16_t ethertype)
+void pkt_vlan(struct pkt *p, uint16_t tci, uint16_t ethertype)
 {
 	uint8_t *h = grow(p, 4);
 
-	put16(h, vid & 0x0fff);
+	put16(h, tci);
 	put16(h + 2, ethertype);
 }
 

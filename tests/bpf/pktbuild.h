@@ -27,7 +27,8 @@ struct pkt {
 
 void pkt_init(struct pkt *p);
 void pkt_eth(struct pkt *p, uint16_t ethertype);
-void pkt_vlan(struct pkt *p, uint16_t vid, uint16_t ethertype);
+/* @tci: priority (3 bits), DEI, VID (12 bits), as on the wire. */
+void pkt_vlan(struct pkt *p, uint16_t tci, uint16_t ethertype);
 /* @ihl in 32-bit words (5-15); options are NOPs. */
 void pkt_ipv4(struct pkt *p, const char *src, const char *dst, uint8_t proto,
 	      unsigned int ihl, uint16_t frag_field);

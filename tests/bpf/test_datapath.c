@@ -109,9 +109,14 @@ static __u64 boot_ns(void)
 }
 
 /* Runs one packet through the program for @dir; returns the TC verdict. */
-static int run_pkt(const struct pkt *p, int dir, __u32 gso_segs, int repeat)
+/*
+ * Runs one packet through the program for @dir with the skb's GSO fields
+ * set as a driver would set them; returns the TC verdict.
+ */
+static int run_pkt_gso(const struct pkt *p, int dir, __u32 gso_segs,
+		       __u32 gso_size, int repeat)
 {
-	struct __sk_buff ctx = { .gso_segs = gso_segs };
+	struct __sk_buff ctx = { .gso_segs = gso_segs, .gso_size = gso_size };
 	struct bpf_program *prog = dir == TCPLOG_DIR_INGRESS ?
 					   cur->skel->progs.tcplog_ingress :
 					   cur->skel->progs.tcplog_egress;
@@ -123,6 +128,11 @@ static int run_pkt(const struct pkt *p, int dir, __u32 gso_segs, int repeat)
 	err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 	TL_CHECK(err == 0, "test_run: %s", strerror(errno));
 	return (int)opts.retval;
+}
+
+static int run_pkt(const struct pkt *p, int dir, __u32 gso_segs, int repeat)
+{
+	return run_pkt_gso(p, dir, gso_segs, 0, repeat);
 }
 
 static void make_key(struct tcplog_conn_key *k, int family, const char *src,
@@ -210,6 +220,10 @@ struct single_case {
 	enum tcplog_stat stat; /* the bucket the packet must land in */
 	int dir;
 	__u32 gso_segs; /* as the skb says; 0 = not a GSO packet */
+	__u32 gso_size; /* as the skb says (virtio/tap GSO: segs 0, size set) */
+	__u32 segments; /* expected segments when not gso_segs (or 1) */
+	int nvlan; /* expected VLAN IDs of the key, outermost first */
+	uint16_t vlan[TCPLOG_MAX_VLAN_TAGS];
 	/* For counted packets: the connection it belongs to. */
 	int family;
 	uint8_t flags;
@@ -267,6 +281,13 @@ static void b_vlan_v4(struct pkt *p)
 	pkt_eth(p, ETH_P_8021Q);
 	pkt_vlan(p, 100, ETH_P_IP);
 	tcp4(p, TCPLOG_TCP_ACK, 10);
+}
+
+static void b_vlan_v4_data(struct pkt *p)
+{
+	pkt_eth(p, ETH_P_8021Q);
+	pkt_vlan(p, 100, ETH_P_IP);
+	tcp4(p, TCPLOG_TCP_ACK, 1200);
 }
 
 static void b_vlan_v6(struct pkt *p)
@@ -406,6 +427,23 @@ static void b_tcp_doff0(struct pkt *p)
 {
 	b_v6_data(p);
 	p->buf[14 + 40 + 12] = 0;
+}
+
+/* 802.1Q tag with PCP 5 and VID 0 (priority-tagged frame). */
+static void b_vlan_prio(struct pkt *p)
+{
+	pkt_eth(p, ETH_P_8021Q);
+	pkt_vlan(p, 5 << 13, ETH_P_IP);
+	tcp4(p, TCPLOG_TCP_ACK, 10);
+}
+
+/* 12 bytes of TCP options before 1000 bytes of payload. */
+static void b_v4_tcpopt(struct pkt *p)
+{
+	pkt_eth(p, ETH_P_IP);
+	pkt_ipv4(p, V4_A, V4_B, IPPROTO_TCP, 5, 0);
+	pkt_tcp(p, PORT_A, PORT_B, TCPLOG_TCP_ACK, 8);
+	pkt_bytes(p, 1000, 1);
 }
 
 static void b_tcp_doff15(struct pkt *p)
@@ -584,12 +622,17 @@ static const struct single_case single_cases[] = {
 	{ "ipv6 data", b_v6_data, COUNTED(6), .flags = TCPLOG_TCP_ACK },
 	{ "ipv6 egress program", b_v6_data, COUNTED(6),
 	  .dir = TCPLOG_DIR_EGRESS, .flags = TCPLOG_TCP_ACK },
-	{ "802.1Q ipv4", b_vlan_v4, COUNTED(4), .flags = TCPLOG_TCP_ACK },
-	{ "802.1Q ipv6", b_vlan_v6, COUNTED(6), .flags = TCPLOG_TCP_ACK },
+	{ "802.1Q ipv4", b_vlan_v4, COUNTED(4), .flags = TCPLOG_TCP_ACK,
+	  .nvlan = 1, .vlan = { 100 } },
+	{ "802.1Q ipv6", b_vlan_v6, COUNTED(6), .flags = TCPLOG_TCP_ACK,
+	  .nvlan = 1, .vlan = { 100 } },
 	{ "QinQ 802.1ad+802.1Q ipv4", b_qinq_v4, COUNTED(4),
-	  .flags = TCPLOG_TCP_ACK },
+	  .flags = TCPLOG_TCP_ACK, .nvlan = 2, .vlan = { 200, 100 } },
 	{ "QinQ 802.1ad+802.1Q ipv6", b_qinq_v6, COUNTED(6),
-	  .flags = TCPLOG_TCP_FIN | TCPLOG_TCP_ACK },
+	  .flags = TCPLOG_TCP_FIN | TCPLOG_TCP_ACK, .nvlan = 2,
+	  .vlan = { 200, 100 } },
+	{ "802.1Q priority tag (VID 0) keeps PCP out of the key", b_vlan_prio,
+	  COUNTED(4), .flags = TCPLOG_TCP_ACK, .nvlan = 1, .vlan = { 0 } },
 	{ "three VLAN tags is not parsed", b_three_tags,
 	  .stat = TCPLOG_STAT_NON_IP },
 	{ "ipv4 options IHL 6", b_v4_opts6, COUNTED(4),
@@ -659,6 +702,43 @@ static const struct single_case single_cases[] = {
 	  .flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK, .gso_segs = 44 },
 	{ "GSO packet of 1 segment", b_v6_data, COUNTED(6),
 	  .flags = TCPLOG_TCP_ACK, .gso_segs = 1 },
+	/*
+	 * virtio-net / tap GSO: gso_size set, gso_segs not computed. The
+	 * expected counts are ceil(payload the builder wrote / gso_size).
+	 */
+	{ "virtio GSO ipv4 1200 B payload, gso_size 500: 3", b_v4_data,
+	  COUNTED(4), .flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK, .gso_size = 500,
+	  .segments = 3 },
+	{ "virtio GSO ipv4 1200 B payload, gso_size 400: 3", b_v4_data,
+	  COUNTED(4), .flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK, .gso_size = 400,
+	  .segments = 3 },
+	{ "virtio GSO ipv4 payload = gso_size: 1", b_v4_data, COUNTED(4),
+	  .flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK, .gso_size = 1200,
+	  .segments = 1 },
+	{ "virtio GSO ipv4 payload below gso_size: 1", b_v4_data, COUNTED(4),
+	  .flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK, .gso_size = 1448,
+	  .segments = 1 },
+	{ "virtio GSO ipv4 without payload: 1", b_v4_syn, COUNTED(4),
+	  .flags = TCPLOG_TCP_SYN, .gso_size = 1448, .segments = 1 },
+	{ "virtio GSO ipv4 TCP options not payload: 1000 B / 250", b_v4_tcpopt,
+	  COUNTED(4), .flags = TCPLOG_TCP_ACK, .gso_size = 250, .segments = 4 },
+	{ "virtio GSO ipv6 1400 B payload, gso_size 700: 2", b_v6_data,
+	  COUNTED(6), .flags = TCPLOG_TCP_ACK, .gso_size = 700, .segments = 2 },
+	{ "virtio GSO ipv6 1400 B payload, gso_size 1399: 2", b_v6_data,
+	  COUNTED(6), .flags = TCPLOG_TCP_ACK, .gso_size = 1399,
+	  .segments = 2 },
+	{ "virtio GSO ipv6 1400 B payload, gso_size 100: 14", b_v6_data,
+	  COUNTED(6), .flags = TCPLOG_TCP_ACK, .gso_size = 100,
+	  .segments = 14 },
+	{ "virtio GSO ipv6 extension headers not payload: 333 B / 111",
+	  b_v6_ext6, COUNTED(6), .flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK,
+	  .gso_size = 111, .segments = 3 },
+	{ "virtio GSO 802.1Q ipv4: 1200 B / 500", b_vlan_v4_data, COUNTED(4),
+	  .flags = TCPLOG_TCP_ACK, .gso_size = 500, .segments = 3, .nvlan = 1,
+	  .vlan = { 100 } },
+	{ "gso_segs set wins over gso_size", b_v4_data, COUNTED(4),
+	  .flags = TCPLOG_TCP_PSH | TCPLOG_TCP_ACK, .gso_segs = 44,
+	  .gso_size = 100 },
 };
 
 static void run_single(const struct single_case *c)
@@ -674,7 +754,8 @@ static void run_single(const struct single_case *c)
 	reset_maps();
 
 	t0 = boot_ns();
-	TL_EQ_INT(run_pkt(&p, c->dir, c->gso_segs, 1), TC_ACT_UNSPEC);
+	TL_EQ_INT(run_pkt_gso(&p, c->dir, c->gso_segs, c->gso_size, 1),
+		  TC_ACT_UNSPEC);
 	t1 = boot_ns();
 	check_stats(c->stat, 1);
 
@@ -694,9 +775,13 @@ static void run_single(const struct single_case *c)
 		.ip_bytes = c->ip_len ? (__u64)c->ip_len :
 					p.len - (size_t)p.ip_off,
 		.packets = 1,
-		.segments = c->gso_segs ? c->gso_segs : 1,
+		.segments = c->gso_segs ? c->gso_segs :
+			    c->segments ? c->segments :
+					  1,
 		.flags = c->flags,
 	};
+	key.vlan_count = (__u8)c->nvlan;
+	memcpy(key.vlan_id, c->vlan, sizeof(key.vlan_id));
 	check_entry(&key, &w, t0, t1);
 }
 
@@ -746,8 +831,9 @@ static void case_accumulate(void)
 }
 
 /*
- * Packets of one connection with different non-IP parts: padded runts, a
- * VLAN tag on some (the key has no VLAN). ip_bytes stays exact.
+ * Packets of one connection with different non-IP parts (padded runts):
+ * ip_bytes stays exact. The same 4-tuple behind a VLAN tag is another
+ * entry (the VLAN IDs are part of the key).
  */
 static void case_mixed_l2(void)
 {
@@ -776,12 +862,23 @@ static void case_mixed_l2(void)
 	t1 = boot_ns();
 
 	check_stats(TCPLOG_STAT_COUNTED, 5);
+	TL_EQ_INT(count_entries(), 2);
 	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
 	w = (struct want){
-		.bytes = 2 * padded.len + 2 * plain.len + tagged.len,
-		.ip_bytes = 2 * 40 + 2 * (plain.len - 14) + (tagged.len - 18),
-		.packets = 5,
-		.segments = 5,
+		.bytes = 2 * padded.len + 2 * plain.len,
+		.ip_bytes = 2 * 40 + 2 * (plain.len - 14),
+		.packets = 4,
+		.segments = 4,
+		.flags = TCPLOG_TCP_ACK,
+	};
+	check_entry(&key, &w, t0, t1);
+	key.vlan_count = 1;
+	key.vlan_id[0] = 100;
+	w = (struct want){
+		.bytes = tagged.len,
+		.ip_bytes = tagged.len - 18,
+		.packets = 1,
+		.segments = 1,
 		.flags = TCPLOG_TCP_ACK,
 	};
 	check_entry(&key, &w, t0, t1);

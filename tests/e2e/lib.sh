@@ -27,6 +27,20 @@ DPID=
 CAP_PIDS=()
 BG_PIDS=()
 
+# The daemon runs as the shipped unit runs it: with the unit's capability
+# bounding set (CapabilityBoundingSet= of tcploggerd.service, read from the
+# unit itself), no inheritable capabilities and no new privileges. A call
+# that needs more (CAP_SYS_ADMIN, say) fails here as it fails in
+# production.
+E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+unit_bounding_set() {
+	sed -n 's/^CapabilityBoundingSet=//p' \
+		"$E2E_TOP/systemd/tcploggerd.service.in" |
+		tr 'A-Z' 'a-z' | sed 's/cap_//g; s/ \+/,+/g; s/^/+/'
+}
+UNIT_CAPS=(setpriv --bounding-set=-all,"$(unit_bounding_set)" --inh-caps=-all
+	--no-new-privs)
+
 passed=0
 failed=0
 current=
@@ -64,7 +78,7 @@ run_test() {
 	pkill -KILL -f -- "--config $CONF" 2>/dev/null
 	stop_captures
 	stop_background
-	nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 	DAEMON_ENV=()
 	if [ "$current_failed" = 0 ]; then
 		passed=$((passed + 1))
@@ -129,7 +143,7 @@ cleanup() {
 	pkill -KILL -f -- "--config $CONF" 2>/dev/null
 	stop_captures
 	stop_background
-	[ -f "$CONF" ] && nsb "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
+	[ -f "$CONF" ] && nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 	rm -rf "$PIN" "$PIN-foreign" "$PIN-bad" "$SOCK_DIR"
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
@@ -158,8 +172,17 @@ setup_net() {
 
 in_a() { ip netns exec "$NS_A" "$@"; }
 in_b() { ip netns exec "$NS_B" "$@"; }
+# pin_layout: the daemon's layout folder under PIN (PIN/vN, N = the map ABI
+# that `tcploggerd --version` reports).
+pin_layout() {
+	echo "$PIN/v$("$TCPLOGGERD" --version | sed -n 's/.*BPF ABI \([0-9]*\).*/\1/p')"
+}
+
 # In namespace B, but with the host's bpffs (ip netns exec remounts /sys).
 nsb() { nsenter --net=/run/netns/"$NS_B" "$@"; }
+# The same, with the unit's capabilities (setpriv after nsenter, which
+# needs CAP_SYS_ADMIN for setns).
+nsb_unit() { nsenter --net=/run/netns/"$NS_B" "${UNIT_CAPS[@]}" "$@"; }
 
 # wait_for STEPS COMMAND...: runs COMMAND every 25 ms, at most STEPS times,
 # until it succeeds.
@@ -202,9 +225,9 @@ start_daemon() {
 	local bin=${1:-$TCPLOGGERD} i before
 	# The log may hold an earlier daemon's start: wait for a new one.
 	before=$(grep -c 'Started:' "$DLOG" 2>/dev/null)
-	# env and nsenter exec: $! is the daemon itself, for signals.
-	env "${DAEMON_ENV[@]}" nsenter --net=/run/netns/"$NS_B" "$bin" \
-		--config "$CONF" >>"$DLOG" 2>&1 &
+	# env, nsenter and setpriv exec: $! is the daemon itself, for signals.
+	env "${DAEMON_ENV[@]}" nsenter --net=/run/netns/"$NS_B" \
+		"${UNIT_CAPS[@]}" "$bin" --config "$CONF" >>"$DLOG" 2>&1 &
 	DPID=$!
 	for i in $(seq 100); do
 		[ "$(grep -c 'Started:' "$DLOG" 2>/dev/null)" -gt "${before:-0}" ] &&
@@ -281,10 +304,13 @@ churn_server() {
 
 # ---- ground truth: packet captures --------------------------------------------------------
 
-# capture_start NS IFACE FILE: dumpcap on IFACE in NS, TCP only.
+# capture_start NS IFACE FILE [all]: dumpcap on IFACE in NS, TCP only
+# (a capture filter) or, with "all", every frame (a filter's "tcp" misses
+# VLAN-tagged frames).
 capture_start() {
-	local ns=$1 ifc=$2 file=$3 i
-	ip netns exec "$ns" dumpcap -q -i "$ifc" -s 128 -f tcp -w "$file" \
+	local ns=$1 ifc=$2 file=$3 i filter=(-f tcp)
+	[ "${4:-}" = all ] && filter=()
+	ip netns exec "$ns" dumpcap -q -i "$ifc" -s 128 "${filter[@]}" -w "$file" \
 		2>"$file.log" &
 	CAP_PIDS+=($!)
 	for i in $(seq 100); do

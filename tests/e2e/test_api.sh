@@ -254,7 +254,7 @@ test_socket_activation() {
 	write_conf
 	mkdir -p "$SOCK_DIR"
 	systemd-socket-activate -l "$SOCK" nsenter --net=/run/netns/"$NS_B" \
-		"$TCPLOGGERD" --config "$CONF" >>"$DLOG" 2>&1 &
+		"${UNIT_CAPS[@]}" "$TCPLOGGERD" --config "$CONF" >>"$DLOG" 2>&1 &
 	DPID=$!
 	# The socket file appears at bind(), a moment before listen().
 	wait_for 80 ctl health >/dev/null 2>&1 ||
@@ -273,7 +273,7 @@ test_idle_and_disconnect() {
 	start_daemon || return
 	local ifindex t0 s
 	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
-	"$FILL_MAP" "$PIN/v1" 200000 "$ifindex" >/dev/null || fail "fill_map"
+	"$FILL_MAP" "$(pin_layout)" 200000 "$ifindex" >/dev/null || fail "fill_map"
 	# Reads 1 KB of a ~65 MB answer, then closes.
 	ctl --json dump | head -c 1000 >/dev/null
 	t0=$(date +%s)

@@ -107,7 +107,7 @@ test_restart_under_load() {
 }
 
 # Our connection map's id, while it is pinned.
-map_id() { bpftool map show pinned "$PIN/v1/conns" -j 2>/dev/null | jq -r .id; }
+map_id() { bpftool map show pinned "$(pin_layout)/conns" -j 2>/dev/null | jq -r .id; }
 
 # The ingress programs that use map MAP_ID (default: ours now): only this
 # run's, whatever else runs on the machine.
@@ -161,7 +161,7 @@ test_incompatible_maps() {
 	start_daemon || return
 	flow $ADDR4_B 5082 7000
 	stop_captures
-	grep -q "Replacing the pinned map $PIN/v1/conns: capacity (max_connections) differs (1000 -> 2000 entries); dropping 1 entries" "$DLOG" ||
+	grep -q "Replacing the pinned map $(pin_layout)/conns: capacity (max_connections) differs (1000 -> 2000 entries); dropping 1 entries" "$DLOG" ||
 		fail "no log line for the dropped map"
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
 }
@@ -179,8 +179,8 @@ test_mode_switch() {
 	stop_captures
 	in_b tc filter show dev vB ingress | grep -q . &&
 		fail "the tc filter is still there"
-	[ ! -e "$PIN/v1/att/tc:ingress:vB" ] || fail "the tc record is still there"
-	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "no TCX link"
+	[ ! -e "$(pin_layout)/att/tc:ingress:vB" ] || fail "the tc record is still there"
+	[ -e "$(pin_layout)/att/tcx:ingress:vB" ] || fail "no TCX link"
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
 }
 
@@ -233,9 +233,9 @@ foreign_case() {
 	local mid
 	mid=$(map_id)
 	[ -n "$mid" ] || fail "cannot find our map's id"
-	nsb "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1 ||
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1 ||
 		fail "--detach failed"
-	[ ! -e "$PIN/v1" ] || fail "pins left after --detach: $(ls -R "$PIN")"
+	[ ! -e "$(pin_layout)" ] || fail "pins left after --detach: $(ls -R "$PIN")"
 	flow $ADDR4_B 5043 1000
 	n2=$("$FOREIGN" count "$PIN-foreign")
 	[ "$n2" -gt "$n1" ] || fail "the foreign program stopped running ($n1 -> $n2)"
@@ -269,7 +269,7 @@ test_tc_own_qdisc() {
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR6_B
 	expect_same_flows "$WORK/b.pcapng" egress $ADDR6_B
 	stop_daemon TERM
-	nsb "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1
 	in_b tc qdisc show dev vB | grep -q clsact &&
 		fail "our clsact qdisc was left behind"
 	true
@@ -317,21 +317,21 @@ test_reload() {
 	kill -HUP "$DPID"
 	wait_for 80 log_has 'Detached from vB egress'
 	grep -q 'Detached from vB egress' "$DLOG" || fail "egress not detached on SIGHUP"
-	[ ! -e "$PIN/v1/att/tcx:egress:vB" ] || fail "egress pin left"
-	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "ingress pin gone"
+	[ ! -e "$(pin_layout)/att/tcx:egress:vB" ] || fail "egress pin left"
+	[ -e "$(pin_layout)/att/tcx:ingress:vB" ] || fail "ingress pin gone"
 }
 
 # keep_attached = no: stopping removes the program and every pin.
 test_keep_attached_no() {
 	write_conf "keep_attached=no" "directions=ingress egress"
 	start_daemon || return
-	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "no link pin"
+	[ -e "$(pin_layout)/att/tcx:ingress:vB" ] || fail "no link pin"
 	local mid
 	mid=$(map_id)
 	[ -n "$mid" ] || fail "cannot find our map's id"
 	stop_daemon TERM
 	expect_eq "exit status" "$DAEMON_STATUS" 0
-	[ ! -e "$PIN/v1" ] || fail "pins left: $(ls -R "$PIN")"
+	[ ! -e "$(pin_layout)" ] || fail "pins left: $(ls -R "$PIN")"
 	[ -z "$(prog_ids "$mid")" ] || fail "the program is still loaded"
 }
 
@@ -340,7 +340,7 @@ test_second_instance() {
 	write_conf
 	start_daemon || return
 	local out
-	out=$(nsb "$TCPLOGGERD" --config "$CONF" 2>&1)
+	out=$(nsb_unit "$TCPLOGGERD" --config "$CONF" 2>&1)
 	local rc=$?
 	[ "$rc" != 0 ] || fail "a second daemon on the same pin path started"
 	case $out in
@@ -360,7 +360,7 @@ test_bad_configs() {
 		for mode in --check-config start; do
 			local args=(--config "$bad")
 			[ "$mode" = --check-config ] && args+=(--check-config)
-			out=$(nsb "$TCPLOGGERD" "${args[@]}" 2>&1)
+			out=$(nsb_unit "$TCPLOGGERD" "${args[@]}" 2>&1)
 			rc=$?
 			[ "$rc" != 0 ] || fail "'$text' ($mode) exited 0"
 			case $out in
@@ -382,7 +382,7 @@ EOF
 	[ ! -e "$PIN-bad" ] || fail "a bad configuration touched bpffs"
 	ip -n "$NS_B" link del tltun0
 	write_conf
-	out=$(nsb "$TCPLOGGERD" --config "$CONF" --check-config 2>&1)
+	out=$(nsb_unit "$TCPLOGGERD" --config "$CONF" --check-config 2>&1)
 	expect_eq "a good configuration" "$out" "$CONF: configuration OK"
 }
 
@@ -395,7 +395,7 @@ test_notify() {
 	sleep 0.1
 	DAEMON_ENV=(NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=1000000)
 	start_daemon || return
-	[ -e "$PIN/v1/att/tcx:ingress:vB" ] || fail "READY before the attachment"
+	[ -e "$(pin_layout)/att/tcx:ingress:vB" ] || fail "READY before the attachment"
 	sleep 1.3
 	stop_daemon TERM
 	sleep 0.1
@@ -428,10 +428,21 @@ test_auto_interfaces() {
 	ip -n "$NS_B" link del vD
 }
 
-# No bpffs on /sys/fs/bpf: the daemon mounts one (in a private mount
-# namespace here, so the host's stays as it is).
+# No bpffs on /sys/fs/bpf (in a private mount namespace here, so the
+# host's stays as it is): with the unit's capabilities the daemon cannot
+# mount one (systemd's sys-fs-bpf.mount does, before the unit starts) and
+# says so; with CAP_SYS_ADMIN (run by hand as root) it mounts one.
 test_bpffs_mount() {
+	local out
 	write_conf "keep_attached=no"
+	out=$(unshare -m --propagation private sh -c "
+		while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 9; done
+		exec nsenter --net=/run/netns/$NS_B ${UNIT_CAPS[*]} $TCPLOGGERD --config $CONF" 2>&1) &&
+		fail "started without bpffs and without CAP_SYS_ADMIN"
+	case $out in
+	*"bpffs is not mounted on /sys/fs/bpf"*"CAP_SYS_ADMIN"*) ;;
+	*) fail "no clear message without bpffs: $out" ;;
+	esac
 	unshare -m --propagation private sh -c "
 		while mountpoint -q /sys/fs/bpf; do umount /sys/fs/bpf || exit 9; done
 		exec nsenter --net=/run/netns/$NS_B $TCPLOGGERD --config $CONF" \
@@ -461,7 +472,7 @@ test_missing_caps() {
 	*"Missing capability CAP_BPF"*) ;;
 	*) fail "no CAP_BPF message: $out" ;;
 	esac
-	[ ! -e "$PIN/v1" ] || fail "pins made without privileges"
+	[ ! -e "$(pin_layout)" ] || fail "pins made without privileges"
 }
 
 DEFAULT_TESTS=(

@@ -1,0 +1,282 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* migrate.c - carrying the previous map layout's pins and counts over. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+
+#include "conn.h"
+#include "connlog.h"
+#include "log.h"
+#include "migrate.h"
+#include "tcplogger.h"
+
+/*
+ * Layout 1 (tcplogger 0.1): the key had no VLAN IDs; the value is the
+ * current one; the totals had four reasons. Only what differs is here.
+ */
+#define V1_LAYOUT "v1"
+#define V1_REASONS 4
+
+struct v1_conn_key {
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u32 ifindex;
+	__be16 src_port;
+	__be16 dst_port;
+	__u8 direction;
+	__u8 family;
+	__u16 pad;
+};
+
+struct v1_totals {
+	__u64 entries;
+	__u64 bytes;
+	__u64 ip_bytes;
+	__u64 packets;
+	__u64 segments;
+	__u64 reason[V1_REASONS];
+};
+
+_Static_assert(sizeof(struct v1_conn_key) == 44, "layout 1 key");
+_Static_assert(sizeof(struct v1_totals) == 72, "layout 1 totals");
+_Static_assert(TCPLOG_ABI_VERSION == 2,
+	       "a new layout: teach migrate.c the one before it");
+
+static void old_dir(const struct pins *p, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/" V1_LAYOUT, p->root);
+}
+
+/* Key and value size of the map pinned at @path; -errno if none. */
+static int map_layout(const char *path, __u32 *key_size, __u32 *value_size)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd, err = 0;
+
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return -errno;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		err = -errno;
+	close(fd);
+	*key_size = info.key_size;
+	*value_size = info.value_size;
+	return err;
+}
+
+/* Renames @from to @to unless @to exists; logs a failure. */
+static void move_pin(const char *from, const char *to)
+{
+	if (access(to, F_OK) == 0)
+		return;
+	if (rename(from, to))
+		log_warn("Cannot move the pin %s to %s: %s", from, to,
+			 strerror(errno));
+}
+
+int migrate_pins(const struct pins *p)
+{
+	char dir[300], from[600], to[600];
+	__u32 ks = 0, vs = 0;
+	struct dirent *de;
+	DIR *d;
+
+	old_dir(p, dir, sizeof(dir));
+	snprintf(from, sizeof(from), "%s/conns", dir);
+	if (map_layout(from, &ks, &vs))
+		return 0;
+	if (ks != sizeof(struct v1_conn_key) ||
+	    vs != sizeof(struct tcplog_conn_val)) {
+		log_warn("The pins in %s have an unknown layout (key %u, "
+			 "value %u bytes): not upgrading from them",
+			 dir, ks, vs);
+		return 0;
+	}
+	log_notice("Upgrading from map layout " V1_LAYOUT
+		   " in %s to " PINS_LAYOUT
+		   ": the program is swapped in place and every count is "
+		   "carried over",
+		   dir);
+
+	snprintf(from, sizeof(from), "%s/att", dir);
+	d = opendir(from);
+	if (d) {
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(from, sizeof(from), "%s/att/%s", dir,
+				 de->d_name);
+			snprintf(to, sizeof(to), "%s/%s", p->att, de->d_name);
+			move_pin(from, to);
+		}
+		closedir(d);
+	}
+	/* Same layout: adopted by the loader, the statistics continue. */
+	snprintf(from, sizeof(from), "%s/percpu", dir);
+	snprintf(to, sizeof(to), "%s/percpu", p->dir);
+	move_pin(from, to);
+	return 1;
+}
+
+/* The layout 1 counts of @v as the current encoding (tcplogger.h). */
+static void conn_val_from_counts(const struct tcplog_conn_val *old,
+				 struct tcplog_conn_val *out)
+{
+	struct tcplog_conn_counts c;
+	__u64 carries, q;
+
+	tcplog_conn_derive(old, &c);
+	/*
+	 * bytes = low 32 bits of counter + carries * 2^32 and
+	 * packets = wraps * 2^32 + high 32 bits of counter - carries.
+	 */
+	carries = c.bytes >> 32;
+	q = c.packets + carries;
+	*out = *old;
+	out->counter = (q << 32) | (c.bytes & TCPLOG_COUNTER_BYTES_MASK);
+	out->bytes_carries = carries;
+	out->counter_wraps = q >> 32;
+}
+
+static void fold(struct tcplog_totals *t, const struct conn_rec *r, int reason)
+{
+	t->entries++;
+	t->bytes += r->c.bytes;
+	t->ip_bytes += r->c.ip_bytes;
+	t->packets += r->c.packets;
+	t->segments += r->c.segments;
+	t->reason[reason]++;
+}
+
+/*
+ * Moves the entry @ok (layout 1) out of @old_fd into @new_fd, or folds it
+ * into @t. Returns 1 moved, 0 folded, -1 gone meanwhile.
+ */
+static int move_entry(int old_fd, int new_fd, const struct v1_conn_key *ok,
+		      struct tcplog_totals *t, const struct tcplog_clock *clock)
+{
+	struct tcplog_conn_val oval, nval;
+	struct conn_rec r;
+	char ifname[IF_NAMESIZE];
+
+	if (bpf_map_lookup_and_delete_elem(old_fd, ok, &oval))
+		return -1;
+	memset(&r.key, 0, sizeof(r.key));
+	memcpy(r.key.src_addr, ok->src_addr, 16);
+	memcpy(r.key.dst_addr, ok->dst_addr, 16);
+	r.key.ifindex = ok->ifindex;
+	r.key.src_port = ok->src_port;
+	r.key.dst_port = ok->dst_port;
+	r.key.direction = ok->direction;
+	r.key.family = ok->family;
+	conn_val_from_counts(&oval, &nval);
+	/* NOEXIST: never overwrite what the new program counted. */
+	if (bpf_map_update_elem(new_fd, &r.key, &nval, BPF_NOEXIST) == 0)
+		return 1;
+	tcplog_conn_derive(&oval, &r.c);
+	fold(t, &r, TCPLOG_REASON_UPGRADE);
+	if (!if_indextoname(ok->ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "%u", ok->ifindex);
+	connlog_record(&r, TCPLOG_REASON_UPGRADE, clock, ifname);
+	return 0;
+}
+
+/*
+ * One pass over the old map: each entry is deleted once the walk has moved
+ * past it (a walk restarted after every delete would rescan all buckets).
+ * Returns the number of entries seen.
+ */
+static long drain(int old_fd, int new_fd, struct tcplog_totals *t,
+		  const struct tcplog_clock *clock, struct migrate_result *res)
+{
+	struct v1_conn_key prev, next;
+	bool have_prev = false;
+	long seen = 0;
+	int ret;
+
+	while (bpf_map_get_next_key(old_fd, have_prev ? &prev : NULL, &next) ==
+	       0) {
+		if (have_prev) {
+			ret = move_entry(old_fd, new_fd, &prev, t, clock);
+			seen++;
+			res->moved += ret == 1;
+			res->folded += ret == 0;
+		}
+		prev = next;
+		have_prev = true;
+	}
+	if (have_prev) {
+		ret = move_entry(old_fd, new_fd, &prev, t, clock);
+		seen++;
+		res->moved += ret == 1;
+		res->folded += ret == 0;
+	}
+	return seen;
+}
+
+int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
+		   const struct tcplog_clock *clock, struct migrate_result *res)
+{
+	char dir[300], path[600];
+	struct tcplog_totals t;
+	struct v1_totals ot;
+	__u32 zero = 0;
+	int old_fd, tot_fd, err = 0, i;
+	long n;
+
+	memset(res, 0, sizeof(*res));
+	old_dir(p, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/conns", dir);
+	old_fd = bpf_obj_get(path);
+	if (old_fd < 0)
+		return 0;
+	if (bpf_map_lookup_elem(totals_fd, &zero, &t))
+		memset(&t, 0, sizeof(t));
+
+	/*
+	 * The old program is off every hook, but a packet it was handling on
+	 * another CPU when the swap happened may still add an entry until
+	 * its RCU grace period ends: drain until a pass finds nothing, and
+	 * pass again a moment later.
+	 */
+	for (i = 0; i < 100; i++) {
+		n = drain(old_fd, conns_fd, &t, clock, res);
+		if (n == 0 && i > 0)
+			break;
+		usleep(20 * 1000);
+	}
+
+	snprintf(path, sizeof(path), "%s/totals", dir);
+	tot_fd = bpf_obj_get(path);
+	if (tot_fd >= 0 && bpf_map_lookup_elem(tot_fd, &zero, &ot) == 0) {
+		t.entries += ot.entries;
+		t.bytes += ot.bytes;
+		t.ip_bytes += ot.ip_bytes;
+		t.packets += ot.packets;
+		t.segments += ot.segments;
+		for (i = 0; i < V1_REASONS; i++)
+			t.reason[i] += ot.reason[i];
+	}
+	if (bpf_map_update_elem(totals_fd, &zero, &t, BPF_ANY)) {
+		err = -errno;
+		log_err("Cannot write the expired totals: %s; keeping the pins "
+			"in %s",
+			strerror(errno), dir);
+	}
+	if (tot_fd >= 0)
+		close(tot_fd);
+	close(old_fd);
+	log_notice("Upgraded from map layout " V1_LAYOUT ": %ld entries "
+		   "carried over, %ld folded into the expired totals (their "
+		   "connections were counted again during the swap), totals "
+		   "added",
+		   res->moved, res->folded);
+	if (!err)
+		pins_remove_dir(dir);
+	return err;
+}
