@@ -140,12 +140,30 @@ void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port)
 		snprintf(buf, size, "%s:%llu", ip, (unsigned long long)port);
 }
 
-void conn_columns(const cJSON *c, const char **row, char *src, char *dst,
-		  size_t size)
+void fmt_iface(char *buf, size_t size, const cJSON *c)
 {
+	const cJSON *v;
+	size_t used;
+	char sep = ':';
+
+	used = (size_t)snprintf(buf, size, "%s", json_str(c, "ifname"));
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c, "vlan"))
+	{
+		if (!cJSON_IsNumber(v) || used >= size)
+			break;
+		used += (size_t)snprintf(buf + used, size - used, "%c%s%d", sep,
+					 sep == ':' ? "v" : "", v->valueint);
+		sep = '.';
+	}
+}
+
+void conn_columns(const cJSON *c, const char **row, char *ifc, char *src,
+		  char *dst, size_t size)
+{
+	fmt_iface(ifc, size, c);
 	fmt_endpoint(src, size, json_str(c, "src_ip"), json_u64(c, "src_port"));
 	fmt_endpoint(dst, size, json_str(c, "dst_ip"), json_u64(c, "dst_port"));
-	row[0] = json_str(c, "ifname");
+	row[0] = ifc;
 	row[1] = json_str(c, "direction");
 	row[2] = src;
 	row[3] = dst;
@@ -172,7 +190,7 @@ int render_dump(const cJSON *resp, bool human, FILE *out)
 		cJSON_GetObjectItemCaseSensitive(resp, "connections");
 	const cJSON *c, *f;
 	struct table t;
-	char src[80], dst[80], b[32], ib[32], p[32], s[32], flags[64],
+	char ifc[80], src[80], dst[80], b[32], ib[32], p[32], s[32], flags[64],
 		first[16], last[16];
 
 	table_init(&t, 12, head, right);
@@ -181,7 +199,7 @@ int render_dump(const cJSON *resp, bool human, FILE *out)
 		const char *row[12];
 		size_t used = 0;
 
-		conn_columns(c, row, src, dst, sizeof(src));
+		conn_columns(c, row, ifc, src, dst, sizeof(src));
 		fmt_bytes(b, sizeof(b), json_u64(c, "bytes"), human);
 		fmt_bytes(ib, sizeof(ib), json_u64(c, "ip_bytes"), human);
 		fmt_count(p, sizeof(p), json_u64(c, "packets"), human);

@@ -35,12 +35,18 @@ const char *json_str(const cJSON *obj, const char *key);
 void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port);
 
 /*
- * The columns every connection table starts with: IFACE DIR SOURCE
- * DESTINATION STATE into row[0..4]; @src and @dst (@size bytes each) hold
- * the endpoint texts.
+ * The interface of a connection with its VLAN IDs, outermost first:
+ * "eth0", "eth0:v100", "eth0:v300.100".
  */
-void conn_columns(const cJSON *c, const char **row, char *src, char *dst,
-		  size_t size);
+void fmt_iface(char *buf, size_t size, const cJSON *c);
+
+/*
+ * The columns every connection table starts with: IFACE DIR SOURCE
+ * DESTINATION STATE into row[0..4]; @ifc, @src and @dst (@size bytes each)
+ * hold the interface and endpoint texts.
+ */
+void conn_columns(const cJSON *c, const char **row, char *ifc, char *src,
+		  char *dst, size_t size);
 /* "2026-11-30T03:47:39.396190Z" -> "03:47:39.396" (@size 13 or more). */
 void short_time(char *buf, size_t size, const char *rfc3339);
 

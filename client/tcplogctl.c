@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * tcplogctl.c - the command-line client of tcploggerd: commands, options,
- * exit statuses (../shared/CONTRACT.md, docs/API.md).
+ * exit statuses (docs/REFERENCE.md, docs/API.md, tcplogctl(1)).
  */
 #include <errno.h>
 #include <getopt.h>

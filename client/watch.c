@@ -98,7 +98,8 @@ static void draw(const struct ctl_opts *o, cJSON *resp, struct prev **prevs,
 	struct prev *next = calloc((size_t)(n ? n : 1), sizeof(*next));
 	const cJSON *c;
 	struct table t;
-	char src[80], dst[80], bps[32], pps[32], b[32], p[32], last[16];
+	char ifc[80], src[80], dst[80], bps[32], pps[32], b[32], p[32],
+		last[16];
 	const char *sort = o->sort_name ? o->sort_name : "bytes";
 
 	cJSON_ArrayForEach(c, conns)
@@ -147,7 +148,7 @@ static void draw(const struct ctl_opts *o, cJSON *resp, struct prev **prevs,
 		const char *row[10];
 
 		c = rows[i].conn;
-		conn_columns(c, row, src, dst, sizeof(src));
+		conn_columns(c, row, ifc, src, dst, sizeof(src));
 		fmt_bytes(bps, sizeof(bps), (uint64_t)rows[i].bps, o->human);
 		fmt_count(pps, sizeof(pps), (uint64_t)rows[i].pps, o->human);
 		fmt_bytes(b, sizeof(b), json_u64(c, "bytes"), o->human);

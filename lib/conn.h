@@ -12,7 +12,7 @@
 
 #include "tcplogger.h"
 
-/* The per-connection values of the contract (docs: CONTRACT.md). */
+/* The per-connection values users see (docs/REFERENCE.md). */
 struct tcplog_conn_counts {
 	__u64 bytes;
 	__u64 ip_bytes;

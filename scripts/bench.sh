@@ -35,13 +35,8 @@ quick=0
 
 [ "$(id -u)" = 0 ] || { echo "bench.sh: run as root (namespaces, BPF)" >&2; exit 1; }
 
-# install-deps.sh has them all, and keeps the peers' services off.
-for p in iperf3 conntrack nftables pmacct softflowd python3-matplotlib tshark jq; do
-	if ! dpkg -s "$p" >/dev/null 2>&1; then
-		"$top/scripts/install-deps.sh" >/dev/null
-		break
-	fi
-done
+# test-deps.sh has them all, and keeps the peers' services off.
+"$top/scripts/test-deps.sh" >/dev/null
 
 cmake -S "$top" -B "$dir" -DCMAKE_BUILD_TYPE=Release -DTCPLOG_BUILD_TESTS=ON \
 	-DTCPLOG_BUILD_BENCH=ON -DTCPLOG_FUZZ=OFF >/dev/null

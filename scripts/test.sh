@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# The whole test suite, as CI runs it: code style, a warnings-as-errors
-# build with every test, and an AddressSanitizer + UBSan build with every
-# test. Needs root (or CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON) for the BPF
+# The whole test suite, as CI runs it: the tests' tools (as root:
+# scripts/test-deps.sh), code style, a warnings-as-errors build with every
+# test, and an AddressSanitizer + UBSan build with every test. Needs root (or CAP_BPF, CAP_NET_ADMIN, CAP_PERFMON) for the BPF
 # tests. With TCPLOGGER_NO_SKIP=1 (set by CI) a test that would skip fails.
 #
 #   scripts/test.sh [BUILD_DIR_PREFIX]     (default: build-test)
@@ -15,6 +15,12 @@ jobs=$(nproc 2>/dev/null || echo 2)
 cd "$top"
 
 step() { printf '\n=== %s\n' "$*"; }
+
+# The tests' own tools (tshark, the peers, QEMU...): not the daemon's.
+if [ "$(id -u)" = 0 ]; then
+	step "test tools (scripts/test-deps.sh)"
+	"$top/scripts/test-deps.sh"
+fi
 
 step "code style (clang-format)"
 mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null ||

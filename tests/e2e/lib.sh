@@ -104,7 +104,7 @@ e2e_require() {
 	local tool
 	for tool in ip nsenter dumpcap tshark nc ethtool tc bpftool jq; do
 		command -v "$tool" >/dev/null 2>&1 ||
-			skip_all "missing tool: $tool (scripts/install-deps.sh installs it)"
+			skip_all "missing tool: $tool (scripts/test-deps.sh installs it)"
 	done
 	if ! mountpoint -q /sys/fs/bpf; then
 		mount -t bpf bpf /sys/fs/bpf ||

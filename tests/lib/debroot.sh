@@ -12,6 +12,9 @@
 #                      use; DIR/vmlinuz and DIR/initrd.img to boot it
 
 DEBROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,libbpf1,libelf1,libcjson1,libsystemd0,netcat-openbsd,jq
+# Added to the VM root: Debian 12's kernel and what the checks use. A
+# change here makes the cached VM root anew.
+DEBROOT_VM_PKGS="linux-image-cloud-amd64 initramfs-tools kmod udev tcpdump python3-minimal procps bpftool"
 
 debroot_base() {
 	local root=$1
@@ -51,6 +54,7 @@ _chroot_run() {
 debroot_vm() {
 	local dir=$1 base=$2
 	[ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.img" ] &&
+		[ "$(cat "$dir/packages" 2>/dev/null)" = "$DEBROOT_VM_PKGS" ] &&
 		[ -x "$dir/root/lib/systemd/systemd" ] && return 0
 	debroot_base "$base" || return 1
 	echo "# making the cached VM root $dir (Debian 12 kernel, once)"
@@ -64,10 +68,9 @@ debroot_vm() {
 	printf 'virtio_pci\nvirtio_blk\next4\n' >>"$r/etc/initramfs-tools/modules"
 	printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
 	chmod 755 "$r/usr/sbin/policy-rc.d"
-	if ! _chroot_run "$r" sh -c 'apt-get update -qq &&
-		apt-get install -y -qq --no-install-recommends \
-			linux-image-cloud-amd64 initramfs-tools kmod udev \
-			tcpdump python3-minimal procps >/dev/null'; then
+	if ! _chroot_run "$r" sh -c "apt-get update -qq &&
+		apt-get install -y -qq --no-install-recommends $DEBROOT_VM_PKGS \
+			>/dev/null"; then
 		echo "installing the kernel in the VM root failed"
 		rm -rf "$dir.tmp"
 		return 1
@@ -78,6 +81,7 @@ debroot_vm() {
 	cp "$(ls "$r"/boot/initrd.img-* | sort -V | tail -n1)" "$dir.tmp/initrd.img"
 	# A root password is not needed: the checks run from a unit.
 	echo tcplog-vm >"$r/etc/hostname"
+	echo "$DEBROOT_VM_PKGS" >"$dir.tmp/packages"
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"
 }

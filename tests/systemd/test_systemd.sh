@@ -19,16 +19,9 @@ skip() {
 [ "$(id -u)" = 0 ] || skip "needs root"
 command -v systemd-nspawn >/dev/null || skip "systemd-nspawn missing (systemd-container)"
 
-if [ ! -x "$cache/lib/systemd/systemd" ]; then
-	command -v debootstrap >/dev/null || skip "debootstrap missing"
-	echo "# making the cached root with debootstrap (once)"
-	rm -rf "$cache.tmp"
-	mkdir -p "$(dirname "$cache")"
-	debootstrap --variant=minbase \
-		--include=systemd,systemd-sysv,dbus,iproute2,libbpf1,libelf1,libcjson1,libsystemd0,netcat-openbsd,jq \
-		bookworm "$cache.tmp" >/dev/null || { echo "debootstrap failed"; exit 1; }
-	mv "$cache.tmp" "$cache"
-fi
+# shellcheck source=../lib/debroot.sh
+. "$here/../lib/debroot.sh"
+debroot_base "$cache" || exit 1
 
 work=$(mktemp -d /tmp/tcplog-nspawn.XXXXXX)
 cleanup() {
