@@ -72,6 +72,34 @@ static void time_case(int64_t ns, const char *want)
 	TL_EQ_STR(buf, want);
 }
 
+static void test_vlans(void)
+{
+	struct tcplog_conn_key k;
+	char buf[TCPLOG_VLAN_STRLEN];
+
+	memset(&k, 0, sizeof(k));
+	TL_EQ_INT(tcplog_format_vlan(&k, ",", buf, sizeof(buf)), 0);
+	TL_EQ_STR(buf, "");
+	TL_CHECK(!tcplog_key_has_vlan(&k, 0), "untagged has no VLAN 0");
+	k.vlan_count = 1; /* a priority tag: VID 0 */
+	TL_EQ_INT(tcplog_format_vlan(&k, ",", buf, sizeof(buf)), 0);
+	TL_EQ_STR(buf, "0");
+	TL_CHECK(tcplog_key_has_vlan(&k, 0), "priority tag is VLAN 0");
+	k.vlan_count = 2;
+	k.vlan_id[0] = 4095;
+	k.vlan_id[1] = 100;
+	TL_EQ_INT(tcplog_format_vlan(&k, ",", buf, sizeof(buf)), 0);
+	TL_EQ_STR(buf, "4095,100");
+	TL_CHECK(tcplog_key_has_vlan(&k, 100) &&
+			 tcplog_key_has_vlan(&k, 4095) &&
+			 !tcplog_key_has_vlan(&k, 0),
+		 "outer and inner IDs match, nothing else");
+	TL_EQ_INT(tcplog_format_vlan(&k, ",", buf, 5), -ENOSPC);
+	k.vlan_count = 7; /* never more than the key holds */
+	TL_EQ_INT(tcplog_format_vlan(&k, ",", buf, sizeof(buf)), 0);
+	TL_EQ_STR(buf, "4095,100");
+}
+
 static void test_times(void)
 {
 	struct tcplog_clock clock;
@@ -167,6 +195,7 @@ int main(void)
 	static const struct tl_case cases[] = {
 		{ "address formatting", test_addresses },
 		{ "TCP flag names", test_flag_names },
+		{ "VLAN lists", test_vlans },
 		{ "time conversion and RFC 3339", test_times },
 		{ "derived counters", test_derive },
 		{ "datapath stats", test_stats },

@@ -70,6 +70,9 @@ static void test_valid(void)
 	TL_EQ_INT(r.host[0], 198);
 	TL_EQ_INT(r.host[4], 0); /* the key's IPv4 form: bytes 4-15 zero */
 	TL_EQ_INT(r.port, -1);
+	TL_EQ_INT(r.vlan, -1);
+	ok("{\"cmd\":\"dump\",\"filter\":{\"vlan\":4095}}", &r);
+	TL_EQ_INT(r.vlan, 4095);
 	ok("{\"cmd\":\"dump\",\"limit\":0,\"filter\":{}}", &r);
 	TL_EQ_U64(r.limit, 0);
 }
@@ -118,8 +121,12 @@ static void test_types(void)
 	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"iface\":"
 		"\"averyveryverylongname\"}}",
 		API_ERR_BAD_REQUEST, "filter.iface");
-	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"vlan\":1}}",
-		API_ERR_BAD_REQUEST, "unknown filter field \"vlan\"");
+	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"vlan\":4096}}",
+		API_ERR_BAD_REQUEST, "filter.vlan");
+	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"vlan\":\"100\"}}",
+		API_ERR_BAD_REQUEST, "filter.vlan");
+	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"vid\":1}}",
+		API_ERR_BAD_REQUEST, "unknown filter field \"vid\"");
 	REFUSED("{\"cmd\":\"dump\",\"extra\":true}", API_ERR_BAD_REQUEST,
 		"unknown field \"extra\"");
 	REFUSED("{\"cmd\":\"stats\",\"limit\":3}", API_ERR_BAD_REQUEST,
