@@ -150,8 +150,13 @@ int server_open(struct server *s, const struct config *cfg)
 		log_warn("No group '%s': only root can use %s",
 			 cfg->socket_group, s->path);
 	else if (chown(s->path, (uid_t)-1, gr->gr_gid))
-		log_warn("Cannot give %s to group %s: %s", s->path,
-			 cfg->socket_group, strerror(errno));
+		log_warn("Cannot give %s to group %s: %s; its members cannot "
+			 "read it%s",
+			 s->path, cfg->socket_group, strerror(errno),
+			 errno == EPERM ? " (the daemon must be in that group: "
+					  "SupplementaryGroups= of its unit, "
+					  "see systemctl edit tcploggerd)" :
+					  "");
 	chmod(s->path, 0660);
 	s->listen_fd = fd;
 	log_info("Listening on %s (mode 0660, group %s)", s->path,

@@ -225,9 +225,17 @@ start_daemon() {
 	local bin=${1:-$TCPLOGGERD} i before
 	# The log may hold an earlier daemon's start: wait for a new one.
 	before=$(grep -c 'Started:' "$DLOG" 2>/dev/null)
+	# The socket's group as a supplementary group, as the unit gives it
+	# (SupplementaryGroups=): without CAP_CHOWN the daemon can give its
+	# socket only to a group it is in.
+	local grp groups=()
+	grp=$(sed -n 's/^socket_group = //p' "$CONF")
+	[ -n "$grp" ] && [ "$grp" != root ] &&
+		groups=(--groups="$(getent group "$grp" | cut -d: -f3)")
 	# env, nsenter and setpriv exec: $! is the daemon itself, for signals.
 	env "${DAEMON_ENV[@]}" nsenter --net=/run/netns/"$NS_B" \
-		"${UNIT_CAPS[@]}" "$bin" --config "$CONF" >>"$DLOG" 2>&1 &
+		"${UNIT_CAPS[@]}" "${groups[@]}" "$bin" --config "$CONF" \
+		>>"$DLOG" 2>&1 &
 	DPID=$!
 	for i in $(seq 100); do
 		[ "$(grep -c 'Started:' "$DLOG" 2>/dev/null)" -gt "${before:-0}" ] &&
@@ -260,6 +268,18 @@ our_entries() {
 		| map(tostring) | join(" ")'
 }
 our_stat() { ctl --json stats | jq -r ".stats.$1"; }
+
+# records [FILE...]: the connection records in daemon logs (default: this
+# daemon's; no journal here) as "DIR SRC SPORT DST DPORT PACKETS BYTES
+# IP_BYTES REASON".
+records() {
+	[ $# -gt 0 ] || set -- "$DLOG"
+	sed -n 's/^<6>connection //p' "$@" 2>/dev/null | awk '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
+		print f["direction"], f["src_ip"], f["src_port"], f["dst_ip"],
+			f["dst_port"], f["packets"], f["bytes"], f["ip_bytes"], f["reason"]
+	}'
+}
 
 # ---- traffic ---------------------------------------------------------------------------
 
@@ -366,16 +386,23 @@ expect_same_flows() {
 	fi
 	got=$(ours_as_flows "$dir" | awk -v h="$host" -v d="$dir" \
 		'(d == "ingress" && $3 == h) || (d == "egress" && $1 == h)')
-	if [ -z "$want" ]; then
-		fail "the capture has no $dir flow for $host"
-	elif [ "$want" != "$got" ]; then
-		fail "$dir counts differ from the capture"
-		say "capture (src sport dst dport packets bytes ip_bytes):"
-		printf '%s\n' "$want" | sed 's/^/      /'
+	same_flows "$dir" "src sport dst dport packets bytes ip_bytes" \
+		"$want" "$got"
+}
+
+# same_flows WHAT COLUMNS WANT GOT: the capture's flows (WANT) and ours
+# (GOT), one per line, must be equal and not empty; both are shown if not.
+same_flows() {
+	if [ -z "$3" ]; then
+		fail "the capture has no $1 flow"
+	elif [ "$3" != "$4" ]; then
+		fail "$1 counts differ from the capture"
+		say "capture ($2):"
+		printf '%s\n' "$3" | sed 's/^/      /'
 		say "tcploggerd:"
-		printf '%s\n' "$got" | sed 's/^/      /'
+		printf '%s\n' "$4" | sed 's/^/      /'
 	else
-		say "$dir: $(printf '%s\n' "$want" | wc -l) flows equal the capture"
+		say "$1: $(printf '%s\n' "$3" | wc -l) flows equal the capture"
 	fi
 }
 

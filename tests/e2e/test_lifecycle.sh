@@ -16,16 +16,6 @@ shift 2
 PY=/usr/bin/python3
 CHURN=$(dirname "$0")/churn.py
 
-# records: the connection records in the daemon's log (no journal here),
-# as "DIR SRC SPORT DST DPORT PACKETS BYTES IP_BYTES REASON".
-records() {
-	sed -n 's/^<6>connection //p' "$DLOG" | awk '{
-		for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-		print f["direction"], f["src_ip"], f["src_port"], f["dst_ip"],
-			f["dst_port"], f["packets"], f["bytes"], f["ip_bytes"], f["reason"]
-	}'
-}
-
 # live_keys: "DIR SRC SPORT DST DPORT" of the entries in the map now.
 live_keys() {
 	ctl --json dump | jq -r '.connections[] |

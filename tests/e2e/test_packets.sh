@@ -48,20 +48,8 @@ vflows_ours() {
 }
 
 expect_same_vflows() {
-	local file=$1 dir=$2 want got
-	want=$(vflows_capture "$file")
-	got=$(vflows_ours "$dir")
-	if [ -z "$want" ]; then
-		fail "the capture has no flow"
-	elif [ "$want" != "$got" ]; then
-		fail "$dir counts differ from the capture"
-		say "capture (vlans src sport dst dport packets bytes ip_bytes):"
-		printf '%s\n' "$want" | sed 's/^/      /'
-		say "tcploggerd:"
-		printf '%s\n' "$got" | sed 's/^/      /'
-	else
-		say "$dir: $(printf '%s\n' "$want" | wc -l) flows equal the capture"
-	fi
+	same_flows "$2" "vlans src sport dst dport packets bytes ip_bytes" \
+		"$(vflows_capture "$1")" "$(vflows_ours "$2")"
 }
 
 # The entries the frames must make, whatever the capture says.

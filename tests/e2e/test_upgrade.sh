@@ -23,23 +23,12 @@ shift 3
 PY=/usr/bin/python3
 CHURN=$(dirname "$0")/churn.py
 
-# records: "SRC SPORT DST DPORT PACKETS BYTES IP_BYTES REASON" for every
-# connection record the daemons wrote to stderr (no journal here).
-records() {
-	grep -h 'connection reason=' "$DLOG" "$DLOG.prev" 2>/dev/null |
-		awk '{
-			for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
-			print f["src_ip"], f["src_port"], f["dst_ip"], f["dst_port"],
-				f["packets"], f["bytes"], f["ip_bytes"], f["reason"]
-		}'
-}
-
 # Live entries and records of ingress flows to B, summed per flow, in
 # capture_flows' format.
 accounted() {
 	{
 		ours_as_flows ingress
-		records | awk '{ print $1, $2, $3, $4, $5, $6, $7 }'
+		records "$DLOG" "$DLOG.prev" | awk '$1 == "ingress" { print $2, $3, $4, $5, $6, $7, $8 }'
 	} | awk -v h=$ADDR4_B '$3 == h {
 		k = $1 " " $2 " " $3 " " $4; p[k] += $5; b[k] += $6; ip[k] += $7
 	} END { for (k in p) print k, p[k], b[k], ip[k] }' | sort
@@ -98,13 +87,13 @@ upgrade_case() {
 	fi
 	# The totals say the same as the records.
 	local rec_bytes exp_bytes live cap
-	rec_bytes=$(records | awk '{ s += $6 } END { print s + 0 }')
+	rec_bytes=$(records "$DLOG" "$DLOG.prev" | awk '{ s += $7 } END { print s + 0 }')
 	exp_bytes=$(our_stat expired_bytes)
 	expect_eq "expired_bytes = the records' bytes" "$exp_bytes" "$rec_bytes"
 	live=$(ours_as_flows ingress | awk '{ s += $6 } END { print s + 0 }')
 	cap=$(capture_flows "$WORK/b.pcapng" | awk -v h=$ADDR4_B '$3 == h { s += $6 } END { print s + 0 }')
 	expect_eq "live + expired bytes = the capture" $((live + exp_bytes)) "$cap"
-	say "records: $(records | awk '{ print $8 }' | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
+	say "records: $(records "$DLOG" "$DLOG.prev" | awk '{ print $9 }' | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
 
 	# One program on the hook, this build's; the old layout is gone.
 	[ ! -e "$old_layout" ] || fail "the old layout's pins are still there: $(ls -R "$old_layout")"

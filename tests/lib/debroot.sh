@@ -10,6 +10,9 @@
 #   debroot_vm DIR     DIR/root: the base plus Debian 12's own kernel
 #                      (linux-image-cloud-amd64, 6.1) and what the VM checks
 #                      use; DIR/vmlinuz and DIR/initrd.img to boot it
+#   debroot_check_unit ROOT
+#                      a unit in ROOT that runs /share/check.sh once the
+#                      system is up (the checks power it off)
 
 DEBROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,libbpf1,libelf1,libcjson1,libsystemd0,netcat-openbsd,jq
 # Added to the VM root: Debian 12's kernel and what the checks use. A
@@ -84,4 +87,18 @@ debroot_vm() {
 	echo "$DEBROOT_VM_PKGS" >"$dir.tmp/packages"
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"
+}
+
+debroot_check_unit() {
+	cat >"$1/etc/systemd/system/tcplog-check.service" <<UNIT
+[Unit]
+Description=tcplogger checks
+After=multi-user.target
+[Service]
+Type=oneshot
+TimeoutStartSec=infinity
+ExecStart=/share/check.sh
+UNIT
+	ln -sf ../tcplog-check.service \
+		"$1/etc/systemd/system/multi-user.target.wants/tcplog-check.service"
 }

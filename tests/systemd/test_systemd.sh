@@ -34,16 +34,7 @@ mkdir -p "$work/share" "$work/bpffs"
 cp -a "$cache" "$work/root"
 cp "$deb" "$here/check.sh" "$work/share/"
 chmod +x "$work/share/check.sh"
-cat >"$work/root/etc/systemd/system/tcplog-check.service" <<UNIT
-[Unit]
-Description=tcplogger checks
-After=multi-user.target
-[Service]
-Type=oneshot
-ExecStart=/share/check.sh
-UNIT
-ln -s ../tcplog-check.service \
-	"$work/root/etc/systemd/system/multi-user.target.wants/tcplog-check.service"
+debroot_check_unit "$work/root"
 # A bpffs of the container's own: BPF objects pinned there go with it.
 mount -t bpf bpf "$work/bpffs"
 

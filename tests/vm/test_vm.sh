@@ -55,17 +55,7 @@ cp "$deb" "$here/check.sh" "$here/pcapsum.py" "$here/../tools/capmatrix.sh" \
 	"$build/tests/capprobe" "$work/root/share/"
 cp "$work"/newer/*.deb "$work/root/share/newer/"
 chmod +x "$work/root/share/check.sh"
-cat >"$work/root/etc/systemd/system/tcplog-check.service" <<UNIT
-[Unit]
-Description=tcplogger checks
-After=multi-user.target
-[Service]
-Type=oneshot
-TimeoutStartSec=infinity
-ExecStart=/share/check.sh
-UNIT
-ln -sf ../tcplog-check.service \
-	"$work/root/etc/systemd/system/multi-user.target.wants/tcplog-check.service"
+debroot_check_unit "$work/root"
 truncate -s 2G "$work/img"
 mkfs.ext4 -q -F -d "$work/root" "$work/img" || { echo "mkfs.ext4 failed"; exit 1; }
 rm -rf "$work/root"
