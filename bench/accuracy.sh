@@ -320,7 +320,7 @@ capture_table() {
 			if ($10 > 0 && $11 + $10 - 1 > seq[k]) seq[k] = $11 + $10 - 1
 			if ($12 != "") rtx[k]++
 		} END {
-			for (k in p) print k, p[k], b[k], ip[k], pl[k], seq[k] + 0, rtx[k] + 0
+			for (k in p) printf "%s %.0f %.0f %.0f %.0f %.0f %.0f\n", k, p[k], b[k], ip[k], pl[k], seq[k], rtx[k]
 		}' | sort
 }
 

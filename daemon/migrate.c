@@ -15,8 +15,9 @@
 #include "tcplogger.h"
 
 /*
- * Layout 1 (tcplogger 0.1): the key had no VLAN IDs; the value is the
- * current one; the totals had four reasons. Only what differs is here.
+ * Layout 1: the key had no VLAN IDs and the totals four reasons; the
+ * connection value and the per-CPU state are the current ones (same
+ * size, same encoding). Only what differs is here.
  */
 #define V1_LAYOUT "v1"
 #define V1_REASONS 4
@@ -123,26 +124,6 @@ int migrate_pins(const struct pins *p)
 	return 1;
 }
 
-/* The layout 1 counts of @v as the current encoding (tcplogger.h). */
-static void conn_val_from_counts(const struct tcplog_conn_val *old,
-				 struct tcplog_conn_val *out)
-{
-	struct tcplog_conn_counts c;
-	__u64 carries, q;
-
-	tcplog_conn_derive(old, &c);
-	/*
-	 * bytes = low 32 bits of counter + carries * 2^32 and
-	 * packets = wraps * 2^32 + high 32 bits of counter - carries.
-	 */
-	carries = c.bytes >> 32;
-	q = c.packets + carries;
-	*out = *old;
-	out->counter = (q << 32) | (c.bytes & TCPLOG_COUNTER_BYTES_MASK);
-	out->bytes_carries = carries;
-	out->counter_wraps = q >> 32;
-}
-
 static void fold(struct tcplog_totals *t, const struct conn_rec *r, int reason)
 {
 	t->entries++;
@@ -160,11 +141,11 @@ static void fold(struct tcplog_totals *t, const struct conn_rec *r, int reason)
 static int move_entry(int old_fd, int new_fd, const struct v1_conn_key *ok,
 		      struct tcplog_totals *t, const struct tcplog_clock *clock)
 {
-	struct tcplog_conn_val oval, nval;
+	struct tcplog_conn_val val;
 	struct conn_rec r;
 	char ifname[IF_NAMESIZE];
 
-	if (bpf_map_lookup_and_delete_elem(old_fd, ok, &oval))
+	if (bpf_map_lookup_and_delete_elem(old_fd, ok, &val))
 		return -1;
 	memset(&r.key, 0, sizeof(r.key));
 	memcpy(r.key.src_addr, ok->src_addr, 16);
@@ -174,11 +155,11 @@ static int move_entry(int old_fd, int new_fd, const struct v1_conn_key *ok,
 	r.key.dst_port = ok->dst_port;
 	r.key.direction = ok->direction;
 	r.key.family = ok->family;
-	conn_val_from_counts(&oval, &nval);
-	/* NOEXIST: never overwrite what the new program counted. */
-	if (bpf_map_update_elem(new_fd, &r.key, &nval, BPF_NOEXIST) == 0)
+	/* The value's layout did not change. NOEXIST: never overwrite what
+	 * the new program counted. */
+	if (bpf_map_update_elem(new_fd, &r.key, &val, BPF_NOEXIST) == 0)
 		return 1;
-	tcplog_conn_derive(&oval, &r.c);
+	tcplog_conn_derive(&val, &r.c);
 	fold(t, &r, TCPLOG_REASON_UPGRADE);
 	if (!if_indextoname(ok->ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "%u", ok->ifindex);

@@ -6,6 +6,8 @@ namespaces only.
   churn.py serve ADDR PORT             accept; read each connection to EOF
   churn.py churn ADDR PORT N BYTES     N connections one after the other
   churn.py hold ADDR PORT N BYTES SEC  N connections at once, held SEC s
+  churn.py stream ADDR PORT SEC        one connection sending without a
+                                       pause for SEC s
 """
 import socket
 import sys
@@ -53,6 +55,13 @@ def main():
     elif mode == "churn":
         for _ in range(int(sys.argv[4])):
             close(one(addr, port, int(sys.argv[5])))
+    elif mode == "stream":
+        s = socket.create_connection((addr, port), timeout=10)
+        end = time.monotonic() + float(sys.argv[4])
+        chunk = b"x" * 16384
+        while time.monotonic() < end:
+            s.sendall(chunk)
+        close(s)
     elif mode == "hold":
         socks = [one(addr, port, int(sys.argv[5])) for _ in range(int(sys.argv[4]))]
         time.sleep(float(sys.argv[6]))

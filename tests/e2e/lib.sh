@@ -364,7 +364,7 @@ capture_flows() {
 			iplen = $8 != "" ? $8 : $9 + 40
 			k = src " " $3 " " dst " " $6
 			p[k]++; b[k] += $7; ip[k] += iplen
-		} END { for (k in p) print k, p[k], b[k], ip[k] }' | sort
+		} END { for (k in p) printf "%s %.0f %.0f %.0f\n", k, p[k], b[k], ip[k] }' | sort
 }
 
 # capture_frames FILE: number of TCP frames in the capture.

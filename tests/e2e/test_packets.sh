@@ -35,7 +35,7 @@ vflows_capture() {
 			iplen = $10 != "" ? $10 : $11 + 40
 			k = v " " src " " $5 " " dst " " $8
 			p[k]++; b[k] += $9; ip[k] += iplen
-		} END { for (k in p) print k, p[k], b[k], ip[k] }' | sort
+		} END { for (k in p) printf "%s %.0f %.0f %.0f\n", k, p[k], b[k], ip[k] }' | sort
 }
 
 # vflows_ours DIR: our entries of one direction in the same format.

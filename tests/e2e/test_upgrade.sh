@@ -23,15 +23,17 @@ shift 3
 PY=/usr/bin/python3
 CHURN=$(dirname "$0")/churn.py
 
-# Live entries and records of ingress flows to B, summed per flow, in
-# capture_flows' format.
+# accounted SNAPSHOT: the snapshot's live ingress entries and every record,
+# summed per flow to B, in capture_flows' format.
 accounted() {
 	{
-		ours_as_flows ingress
+		jq -r '.connections[] | select(.direction == "ingress") | [.src_ip,
+			.src_port, .dst_ip, .dst_port, .packets, .bytes, .ip_bytes]
+			| map(tostring) | join(" ")' "$1"
 		records "$DLOG" "$DLOG.prev" | awk '$1 == "ingress" { print $2, $3, $4, $5, $6, $7, $8 }'
 	} | awk -v h=$ADDR4_B '$3 == h {
 		k = $1 " " $2 " " $3 " " $4; p[k] += $5; b[k] += $6; ip[k] += $7
-	} END { for (k in p) print k, p[k], b[k], ip[k] }' | sort
+	} END { for (k in p) printf "%s %.0f %.0f %.0f\n", k, p[k], b[k], ip[k] }' | sort
 }
 
 upgrade_case() {
@@ -53,9 +55,9 @@ upgrade_case() {
 	in_a "$PY" "$CHURN" churn $ADDR4_B 6000 1500 500 &
 	BG_PIDS+=($!)
 	wait_for 200 log_has 'reason=fin' || fail "the previous release expired nothing"
-	# A bulk flow through the swap: the new program counts it before its
-	# old entry is moved, so that entry is folded into the totals.
-	flow $ADDR4_B 5105 300000000 &
+	# A stream through the swap: the new program may count it before its
+	# old entry is moved (then that entry is folded into the totals).
+	in_a "$PY" "$CHURN" stream $ADDR4_B 6000 4 &
 	BG_PIDS+=($!)
 	sleep 0.5
 
@@ -68,16 +70,21 @@ upgrade_case() {
 	start_daemon || return
 	log_has "Upgrading from map layout v1" || fail "no upgrade log line"
 	log_has "Upgraded from map layout v1" || fail "no upgrade summary"
-	grep -q 'reason=upgrade.*dst_port=5105' "$DLOG" ||
-		fail "the bulk flow's old entry was not folded (with a record)"
+	# Whether the stream's old entry was carried over or folded depends on
+	# whether the new program saw its next packet before the move: both
+	# keep every count (checked below, per connection). The fold itself is
+	# checked deterministically in bpf.migrate.
+	say "$(sed -n 's/.*Upgraded from map layout v1: \([0-9]*\) entries carried over, \([0-9]*\) folded.*/carried over \1, folded \2/p' "$DLOG")"
 	flow $ADDR4_B 5104 90000
 	wait "${BG_PIDS[@]:1}" 2>/dev/null
 	stop_pids "${BG_PIDS[@]}"
 	BG_PIDS=()
 	stop_captures
 
+	# One snapshot (entries and stats of the same moment) for every check.
+	ctl --json dump >"$WORK/final.json"
 	want=$(capture_flows "$WORK/b.pcapng" | awk -v h=$ADDR4_B '$3 == h')
-	got=$(accounted)
+	got=$(accounted "$WORK/final.json")
 	if [ "$want" != "$got" ]; then
 		fail "live + records differ from the capture"
 		diff <(printf '%s\n' "$want") <(printf '%s\n' "$got") | head -n 20 |
@@ -87,11 +94,11 @@ upgrade_case() {
 	fi
 	# The totals say the same as the records.
 	local rec_bytes exp_bytes live cap
-	rec_bytes=$(records "$DLOG" "$DLOG.prev" | awk '{ s += $7 } END { print s + 0 }')
-	exp_bytes=$(our_stat expired_bytes)
+	rec_bytes=$(records "$DLOG" "$DLOG.prev" | awk '{ s += $7 } END { printf "%.0f\n", s }')
+	exp_bytes=$(jq .stats.expired_bytes "$WORK/final.json")
 	expect_eq "expired_bytes = the records' bytes" "$exp_bytes" "$rec_bytes"
-	live=$(ours_as_flows ingress | awk '{ s += $6 } END { print s + 0 }')
-	cap=$(capture_flows "$WORK/b.pcapng" | awk -v h=$ADDR4_B '$3 == h { s += $6 } END { print s + 0 }')
+	live=$(jq '[.connections[].bytes] | add' "$WORK/final.json")
+	cap=$(capture_flows "$WORK/b.pcapng" | awk -v h=$ADDR4_B '$3 == h { s += $6 } END { printf "%.0f\n", s }')
 	expect_eq "live + expired bytes = the capture" $((live + exp_bytes)) "$cap"
 	say "records: $(records "$DLOG" "$DLOG.prev" | awk '{ print $9 }' | sort | uniq -c | tr -s ' ' | tr '\n' ',')"
 

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_migrate.c - the upgrade from map layout 1 (daemon/migrate.c) on real
+ * maps in a bpffs folder of its own: entries carried over with exactly
+ * the counts they had (4 GiB carries and 2^32 wraps included), an entry the
+ * new program already counted folded into the totals with reason
+ * "upgrade", the old totals added, the old folder removed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "conn.h"
+#include "log.h"
+#include "migrate.h"
+#include "tcplogger.h"
+#include "testlib.h"
+
+/* Layout 1's key: no VLAN IDs (what the previous release pinned). */
+struct v1_key {
+	__u8 src_addr[16];
+	__u8 dst_addr[16];
+	__u32 ifindex;
+	__be16 src_port;
+	__be16 dst_port;
+	__u8 direction;
+	__u8 family;
+	__u16 pad;
+};
+
+struct v1_totals {
+	__u64 entries, bytes, ip_bytes, packets, segments, reason[4];
+};
+
+static struct pins pins;
+static char v1_dir[300];
+
+static int map_in(const char *dir, const char *name, enum bpf_map_type type,
+		  __u32 ksize, __u32 vsize)
+{
+	char path[400];
+	int fd = bpf_map_create(type, NULL, ksize, vsize, 64, NULL);
+
+	TL_CHECK(fd >= 0, "map create: %s", strerror(errno));
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (dir[0])
+		TL_CHECK(bpf_obj_pin(fd, path) == 0, "pin %s: %s", path,
+			 strerror(errno));
+	return fd;
+}
+
+static void v1_key(struct v1_key *k, int n)
+{
+	memset(k, 0, sizeof(*k));
+	k->src_addr[0] = 198;
+	k->src_addr[1] = 18;
+	k->src_addr[3] = (__u8)n;
+	k->dst_addr[0] = 198;
+	k->dst_addr[1] = 18;
+	k->dst_addr[3] = 200;
+	k->ifindex = 7;
+	k->src_port = htons((__u16)(40000 + n));
+	k->dst_port = htons(443);
+	k->family = TCPLOG_FAMILY_IPV4;
+}
+
+static void v2_key_of(struct tcplog_conn_key *k, const struct v1_key *o)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(k->src_addr, o->src_addr, 16);
+	memcpy(k->dst_addr, o->dst_addr, 16);
+	k->ifindex = o->ifindex;
+	k->src_port = o->src_port;
+	k->dst_port = o->dst_port;
+	k->family = o->family;
+}
+
+/*
+ * Raw layout 1 values as the datapath leaves them, and the counts they
+ * stand for (worked out by hand from the encoding in tcplogger.h).
+ */
+static const struct {
+	struct tcplog_conn_val raw;
+	__u64 bytes, packets, segments, ip_bytes;
+} olds[] = {
+	/* 3 packets, 1,500 bytes, 14 bytes of L2 each. */
+	{ .raw = { .counter = (3ull << 32) | 1500,
+		   .l2_len = 14,
+		   .tcp_flags = TCPLOG_TCP_ACK,
+		   .first_seen_ns = 10,
+		   .last_seen_ns = 20 },
+	  .bytes = 1500,
+	  .packets = 3,
+	  .segments = 3,
+	  .ip_bytes = 1458 },
+	/* 5 GiB + 7 bytes in 1,000 packets: one 4 GiB carry. */
+	{ .raw = { .counter = (1001ull << 32) | ((1ull << 30) + 7),
+		   .bytes_carries = 1,
+		   .gso_extra = 500,
+		   .l2_len = 18,
+		   .tcp_flags = TCPLOG_TCP_SYN | TCPLOG_TCP_ACK,
+		   .first_seen_ns = 30,
+		   .last_seen_ns = 40 },
+	  .bytes = 5ull * 1024 * 1024 * 1024 + 7,
+	  .packets = 1000,
+	  .segments = 1500,
+	  .ip_bytes = 5ull * 1024 * 1024 * 1024 + 7 - 18000 },
+	/* 2^32 + 5 packets (a wrap), 9 carries, l2_extra 4. */
+	{ .raw = { .counter = (14ull << 32) | 99,
+		   .bytes_carries = 9,
+		   .counter_wraps = 1,
+		   .l2_extra = 4,
+		   .l2_len = 14,
+		   .tcp_flags = TCPLOG_TCP_FIN | TCPLOG_TCP_ACK,
+		   .first_seen_ns = 50,
+		   .last_seen_ns = 60 },
+	  .bytes = 9ull * (1ull << 32) + 99,
+	  .packets = (1ull << 32) + 5,
+	  .segments = (1ull << 32) + 5,
+	  .ip_bytes = 9ull * (1ull << 32) + 99 - ((1ull << 32) + 5) * 14 - 4 },
+};
+
+#define NOLD (sizeof(olds) / sizeof(olds[0]))
+
+static void test_migrate(void)
+{
+	int old_conns, old_totals, new_conns, new_totals, i;
+	struct tcplog_conn_val already = { .counter = (2ull << 32) | 120,
+					   .l2_len = 14 };
+	struct v1_totals ot = { .entries = 4,
+				.bytes = 1000,
+				.ip_bytes = 900,
+				.packets = 10,
+				.segments = 12,
+				.reason = { 1, 1, 1, 1 } };
+	struct tcplog_totals t;
+	struct tcplog_conn_counts c;
+	struct migrate_result res;
+	struct tcplog_conn_key nk;
+	struct tcplog_conn_val nv;
+	struct tcplog_clock clock = { 0 };
+	struct v1_key ok;
+	__u32 zero = 0;
+
+	old_conns = map_in(v1_dir, "conns", BPF_MAP_TYPE_HASH,
+			   sizeof(struct v1_key),
+			   sizeof(struct tcplog_conn_val));
+	old_totals = map_in(v1_dir, "totals", BPF_MAP_TYPE_ARRAY, 4,
+			    sizeof(struct v1_totals));
+	new_conns = map_in("", "", BPF_MAP_TYPE_HASH,
+			   sizeof(struct tcplog_conn_key),
+			   sizeof(struct tcplog_conn_val));
+	new_totals = map_in("", "", BPF_MAP_TYPE_ARRAY, 4,
+			    sizeof(struct tcplog_totals));
+	for (i = 0; i < (int)NOLD; i++) {
+		tcplog_conn_derive(&olds[i].raw, &c);
+		TL_EQ_U64(c.bytes, olds[i].bytes);
+		TL_EQ_U64(c.packets, olds[i].packets);
+		TL_EQ_U64(c.segments, olds[i].segments);
+		TL_EQ_U64(c.ip_bytes, olds[i].ip_bytes);
+		v1_key(&ok, i);
+		TL_CHECK(bpf_map_update_elem(old_conns, &ok, &olds[i].raw, 0) ==
+				 0,
+			 "old entry %d", i);
+	}
+	TL_CHECK(bpf_map_update_elem(old_totals, &zero, &ot, 0) == 0,
+		 "old totals");
+	/* The new program already counted connection 1 after the swap. */
+	v1_key(&ok, 1);
+	v2_key_of(&nk, &ok);
+	TL_CHECK(bpf_map_update_elem(new_conns, &nk, &already, 0) == 0,
+		 "new entry");
+
+	TL_EQ_INT(migrate_counts(&pins, new_conns, new_totals, &clock, &res),
+		  0);
+	TL_EQ_INT(res.moved, 2);
+	TL_EQ_INT(res.folded, 1);
+
+	/* Carried over: exactly the counts, times and flags they had. */
+	for (i = 0; i < (int)NOLD; i += 2) {
+		v1_key(&ok, i);
+		v2_key_of(&nk, &ok);
+		TL_CHECK(bpf_map_lookup_elem(new_conns, &nk, &nv) == 0,
+			 "entry %d carried over", i);
+		tcplog_conn_derive(&nv, &c);
+		TL_EQ_U64(c.bytes, olds[i].bytes);
+		TL_EQ_U64(c.packets, olds[i].packets);
+		TL_EQ_U64(c.segments, olds[i].segments);
+		TL_EQ_U64(c.ip_bytes, olds[i].ip_bytes);
+		TL_EQ_U64(c.tcp_flags, olds[i].raw.tcp_flags);
+		TL_EQ_U64(c.first_seen_ns, olds[i].raw.first_seen_ns);
+		TL_EQ_U64(c.last_seen_ns, olds[i].raw.last_seen_ns);
+	}
+	/* Not overwritten: the new program's entry is as it was. */
+	v1_key(&ok, 1);
+	v2_key_of(&nk, &ok);
+	TL_CHECK(bpf_map_lookup_elem(new_conns, &nk, &nv) == 0 &&
+			 !memcmp(&nv, &already, sizeof(nv)),
+		 "the new program's entry is untouched");
+
+	/* Totals: the old ones plus the folded entry. */
+	TL_CHECK(bpf_map_lookup_elem(new_totals, &zero, &t) == 0, "totals");
+	TL_EQ_U64(t.entries, 4 + 1);
+	TL_EQ_U64(t.bytes, 1000 + olds[1].bytes);
+	TL_EQ_U64(t.ip_bytes, 900 + olds[1].ip_bytes);
+	TL_EQ_U64(t.packets, 10 + olds[1].packets);
+	TL_EQ_U64(t.segments, 12 + olds[1].segments);
+	TL_EQ_U64(t.reason[TCPLOG_REASON_FIN], 1);
+	TL_EQ_U64(t.reason[TCPLOG_REASON_PRESSURE], 1);
+	TL_EQ_U64(t.reason[TCPLOG_REASON_UPGRADE], 1);
+
+	TL_CHECK(access(v1_dir, F_OK) != 0, "the old layout's folder is gone");
+	close(old_conns);
+	close(old_totals);
+	close(new_conns);
+	close(new_totals);
+}
+
+int main(void)
+{
+	static const struct tl_case cases[] = {
+		{ "layout 1 -> 2: carried over, folded, totals added",
+		  test_migrate },
+	};
+	int ret;
+
+	if (geteuid() != 0)
+		tl_skip("needs root (BPF maps, bpffs)");
+	log_init(LOG_WARNING);
+	snprintf(pins.root, sizeof(pins.root), "/sys/fs/bpf/tcplog-migrate-%d",
+		 (int)getpid());
+	snprintf(pins.dir, sizeof(pins.dir), "%s/v2", pins.root);
+	snprintf(v1_dir, sizeof(v1_dir), "%s/v1", pins.root);
+	if (mkdir(pins.root, 0700) || mkdir(v1_dir, 0700))
+		tl_skip("cannot make a folder in /sys/fs/bpf: %s",
+			strerror(errno));
+	ret = TL_RUN(cases);
+	pins_remove_dir(pins.root);
+	return ret;
+}
