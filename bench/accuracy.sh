@@ -43,8 +43,6 @@ find_prog() {
 }
 TCPLOGGERD=$(find_prog tcploggerd daemon)
 TCPLOGCTL=$(find_prog tcplogctl client)
-PY=/usr/bin/python3
-CHURN=$top/tests/e2e/churn.py
 SEND=$top/bench/peers/send.py
 # shellcheck source-path=SCRIPTDIR source=../tests/e2e/lib.sh
 . "$top/tests/e2e/lib.sh"

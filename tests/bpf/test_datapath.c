@@ -909,13 +909,22 @@ static void case_separate_entries(void)
 	check_stats(TCPLOG_STAT_COUNTED, 4);
 	TL_EQ_INT(count_entries(), 4);
 
+	/* All four, each exactly its one packet. */
 	w.bytes = a.len;
 	w.ip_bytes = a.len - 14;
 	w.flags = TCPLOG_TCP_SYN;
+	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
+	check_entry(&key, &w, 0, UINT64_MAX);
 	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_EGRESS);
+	check_entry(&key, &w, 0, UINT64_MAX);
+	w.bytes = b.len;
+	w.ip_bytes = b.len - 14;
+	w.flags = TCPLOG_TCP_SYN | TCPLOG_TCP_ACK;
+	make_key(&key, 4, V4_B, V4_A, PORT_B, PORT_A, TCPLOG_DIR_INGRESS);
 	check_entry(&key, &w, 0, UINT64_MAX);
 	w.bytes = c.len;
 	w.ip_bytes = c.len - 14;
+	w.flags = TCPLOG_TCP_SYN;
 	make_key(&key, 6, V6_A, V6_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
 	check_entry(&key, &w, 0, UINT64_MAX);
 }

@@ -8,6 +8,12 @@ namespaces only.
   churn.py hold ADDR PORT N BYTES SEC  N connections at once, held SEC s
   churn.py stream ADDR PORT SEC        one connection sending without a
                                        pause for SEC s
+  churn.py respond ADDR PORT           accept; read each request to EOF,
+                                       then answer the number of bytes its
+                                       first 8 bytes ask for (big endian)
+  churn.py exchange ADDR PORT REQ RESP one request of REQ bytes (at least
+                                       8) asking for RESP bytes; fails
+                                       unless exactly RESP come back
 """
 import socket
 import sys
@@ -35,6 +41,43 @@ def serve(addr, port):
         threading.Thread(target=drain, args=(conn,), daemon=True).start()
 
 
+def respond(addr, port):
+    srv = socket.socket(family(addr), socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((addr, port))
+    srv.listen(64)
+
+    def answer(conn):
+        with conn:
+            req = b""
+            while True:
+                data = conn.recv(65536)
+                if not data:
+                    break
+                req += data[:8 - len(req)] if len(req) < 8 else b""
+            left = int.from_bytes(req[:8], "big") if len(req) == 8 else 0
+            while left > 0:
+                left -= conn.send(b"r" * min(left, 65536))
+
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=answer, args=(conn,), daemon=True).start()
+
+
+def exchange(addr, port, req, resp):
+    s = socket.create_connection((addr, port), timeout=30)
+    s.sendall(resp.to_bytes(8, "big") + b"q" * (req - 8))
+    s.shutdown(socket.SHUT_WR)
+    got = 0
+    while True:
+        data = s.recv(65536)
+        if not data:
+            break
+        got += len(data)
+    s.close()
+    return 0 if got == resp else 1
+
+
 def one(addr, port, nbytes):
     s = socket.create_connection((addr, port), timeout=10)
     s.sendall(b"x" * nbytes)
@@ -55,6 +98,10 @@ def main():
     elif mode == "churn":
         for _ in range(int(sys.argv[4])):
             close(one(addr, port, int(sys.argv[5])))
+    elif mode == "respond":
+        respond(addr, port)
+    elif mode == "exchange":
+        return exchange(addr, port, int(sys.argv[4]), int(sys.argv[5]))
     elif mode == "stream":
         s = socket.create_connection((addr, port), timeout=10)
         end = time.monotonic() + float(sys.argv[4])

@@ -33,6 +33,8 @@ BG_PIDS=()
 # that needs more (CAP_SYS_ADMIN, say) fails here as it fails in
 # production.
 E2E_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+PY=/usr/bin/python3
+CHURN=$E2E_TOP/tests/e2e/churn.py
 unit_bounding_set() {
 	sed -n 's/^CapabilityBoundingSet=//p' \
 		"$E2E_TOP/systemd/tcploggerd.service.in" |
@@ -315,6 +317,14 @@ slow_flow() {
 	done | send_to "$1" "$2"
 }
 
+# responder ADDR PORT: B answers each request on ADDR:PORT with the number
+# of bytes it asks for (churn.py respond / exchange).
+responder() {
+	in_b "$PY" "$CHURN" respond "$1" "$2" &
+	BG_PIDS+=($!)
+	wait_listen "$2"
+}
+
 # churn_server PORT: B accepts on PORT and reads every connection to EOF.
 churn_server() {
 	in_b "$PY" "$CHURN" serve $ADDR4_B "$1" &
@@ -403,6 +413,22 @@ same_flows() {
 		printf '%s\n' "$4" | sed 's/^/      /'
 	else
 		say "$1: $(printf '%s\n' "$3" | wc -l) flows equal the capture"
+	fi
+}
+
+# The kernel tick's upper bound (HZ 100) for first_seen/last_seen checks.
+TICK_MS=10
+
+# expect_fields FILE HOST: tcp_flags, state, first_seen and last_seen of
+# every entry to or from HOST against the capture (tests/e2e/fieldcheck.py).
+expect_fields() {
+	ctl --json dump >"$WORK/fields.json"
+	if "$PY" "$(dirname "${BASH_SOURCE[0]}")/fieldcheck.py" "$1" \
+		"$WORK/fields.json" "$2" $TICK_MS >"$WORK/fields.out"; then
+		say "$(tail -n1 "$WORK/fields.out") ($2)"
+	else
+		fail "fields differ from the capture ($2):"
+		sed 's/^/      /' "$WORK/fields.out"
 	fi
 }
 

@@ -19,6 +19,14 @@ addresses from 198.18.0.0/15 and fd00::/8.
       frame. Prints, per flow, what was written: "FAMILY SRC SPORT DST
       DPORT PACKETS SEGMENTS" with SEGMENTS = sum of
       ceil(payload / gso_size) (1 for a packet that is not GSO).
+
+  nicframes.py split IFACE
+      Frames whose headers are not in the skb's linear part: written to a
+      vnet_hdr tap with hdr_len 14 and no GSO, frames over a page long get
+      a linear part of just the Ethernet header (tun_alloc_skb) and the
+      rest in page fragments, so the program must read the IP and TCP
+      headers with bpf_skb_load_bytes(). IPv4 and IPv6, 5,000 to 9,000
+      bytes.
 """
 import fcntl
 import os
@@ -149,10 +157,29 @@ def cmd_tap(iface):
     os.close(fd)
 
 
+SPLIT_FLOWS = [
+    (4, "198.18.3.1", "198.18.3.2", 43000, 9000, [5000, 9000, 6000]),
+    (6, "fd00:3::1", "fd00:3::2", 43001, 9001, [5000, 8000]),
+]
+
+
+def cmd_split(iface):
+    fd = os.open("/dev/net/tun", os.O_RDWR)  # blocking: no build_skb path
+    fcntl.ioctl(fd, TUNSETIFF,
+                struct.pack("16sH", iface.encode(),
+                            IFF_TAP | IFF_NO_PI | IFF_VNET_HDR))
+    vh = struct.pack("<BBHHHH", 0, 0, 14, 0, 0, 0)  # hdr_len: Ethernet only
+    for fam, src, dst, sport, dport, sizes in SPLIT_FLOWS:
+        for n in sizes:
+            os.write(fd, vh + frame([], fam, src, dst, sport, dport, ACK, n))
+    os.close(fd)
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in ("vlan", "tap"):
+    cmds = {"vlan": cmd_vlan, "tap": cmd_tap, "split": cmd_split}
+    if len(sys.argv) != 3 or sys.argv[1] not in cmds:
         sys.exit(__doc__)
-    {"vlan": cmd_vlan, "tap": cmd_tap}[sys.argv[1]](sys.argv[2])
+    cmds[sys.argv[1]](sys.argv[2])
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ shift 4
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
 VALIDATE=$(dirname "$0")/validate_json.py
 
 # expect_valid DEF JSON: JSON matches $defs/DEF of the schema.

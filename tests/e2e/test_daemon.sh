@@ -22,21 +22,34 @@ shift 5
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-# 1. Several flows of exact sizes at once, IPv4 and IPv6, both directions.
+# 1. Several flows of exact sizes at once, IPv4 and IPv6: uploads to B, and
+# requests that B answers with bulk data (TSO packets on B's egress), of
+# several sizes; both hooks, every field against the capture.
 test_exact_flows() {
 	write_conf "directions=ingress egress"
 	start_daemon || return
 	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	responder $ADDR4_B 5010
+	responder $ADDR6_B 5011
+	local pids=() ex
 	flow $ADDR4_B 5001 1000000 &
-	BG_PIDS+=($!)
+	pids+=($!)
 	flow $ADDR4_B 5002 12345 &
-	BG_PIDS+=($!)
+	pids+=($!)
 	flow $ADDR6_B 5003 777777 &
-	BG_PIDS+=($!)
+	pids+=($!)
 	flow $ADDR6_B 5004 1 &
-	BG_PIDS+=($!)
-	wait "${BG_PIDS[@]}"
-	BG_PIDS=()
+	pids+=($!)
+	for ex in "$ADDR4_B 5010 300 2000000" "$ADDR4_B 5010 70000 5" \
+		"$ADDR4_B 5010 8 1" "$ADDR6_B 5011 4000 900000" \
+		"$ADDR6_B 5011 1500 1448"; do
+		# shellcheck disable=SC2086
+		in_a "$PY" "$CHURN" exchange $ex &
+		pids+=($!)
+	done
+	for ex in "${pids[@]}"; do
+		wait "$ex" || fail "a flow or an exchange failed"
+	done
 	stop_captures
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
 	expect_same_flows "$WORK/b.pcapng" ingress $ADDR6_B
@@ -46,26 +59,62 @@ test_exact_flows() {
 	expect_eq "counted packets" "$(our_stat counted)" \
 		"$(capture_frames "$WORK/b.pcapng")"
 	expect_eq "failed inserts" "$(our_stat insert_failed_full)" 0
+	expect_fields "$WORK/b.pcapng" $ADDR4_B
+	expect_fields "$WORK/b.pcapng" $ADDR6_B
 }
 
-# 1b. Segments: with the sender's offloads off, every packet is one segment,
-# and our segments equal the frames the sender put on the wire.
+# segs_of DIR: "SRC SPORT DST DPORT SEGMENTS" of our entries of one direction.
+segs_of() {
+	ctl --json dump | jq -r --arg d "$1" '.connections[] | select(.direction
+		== $d) | [.src_ip, .src_port, .dst_ip, .dst_port, .segments]
+		| map(tostring) | join(" ")' | sort
+}
+
+# 1b. Segments with offloads as hosts have them. Ingress: A sends with its
+# offloads off (one frame per segment: A's capture is the ground truth)
+# and B merges with GRO, so the hook sees fewer, larger packets. Egress:
+# B answers with TSO on, the hook sees packets of many segments; the
+# ground truth is the capture's payload cut at the MSS of the handshake
+# (tests/e2e/segments.py). IPv4 and IPv6.
 test_segments() {
-	write_conf
+	write_conf "directions=ingress egress"
 	in_a ethtool -K vA tso off gso off >/dev/null
+	in_b ethtool -K vB gro on >/dev/null
 	start_daemon || return
 	capture_start "$NS_A" vA "$WORK/a.pcapng"
 	capture_start "$NS_B" vB "$WORK/b.pcapng"
-	flow $ADDR4_B 5011 300000
+	responder $ADDR4_B 5013
+	responder $ADDR6_B 5014
+	flow $ADDR4_B 5011 3000000
+	flow $ADDR6_B 5012 2000000
+	in_a "$PY" "$CHURN" exchange $ADDR4_B 5013 100 3000000 || fail "exchange v4"
+	in_a "$PY" "$CHURN" exchange $ADDR6_B 5014 100 2000000 || fail "exchange v6"
 	stop_captures
-	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
-	local sent segs
-	sent=$(capture_flows "$WORK/a.pcapng" |
-		awk -v h=$ADDR4_B '$3 == h { print $5 }')
-	segs=$(our_entries | awk -v h=$ADDR4_B '$1 == "ingress" && $5 == h { print $10 }')
-	expect_eq "segments against the sender's frames" "$segs" "$sent"
-	say "segments $segs = sender frames $sent"
 	in_a ethtool -K vA tso on gso on >/dev/null
+	in_b ethtool -K vB gro off >/dev/null
+	local h want got merged
+	for h in $ADDR4_B $ADDR6_B; do
+		expect_same_flows "$WORK/b.pcapng" ingress $h
+		expect_same_flows "$WORK/b.pcapng" egress $h
+	done
+	# Ingress: A's frames, one per segment.
+	want=$(capture_flows "$WORK/a.pcapng" | awk '$4 == 5011 || $4 == 5012 ||
+		$4 == 5013 || $4 == 5014 { print $1, $2, $3, $4, $5 }' | sort)
+	got=$(segs_of ingress)
+	same_flows "ingress segments = the sender's frames" \
+		"src sport dst dport segments" "$want" "$got"
+	merged=$(capture_flows "$WORK/b.pcapng" | awk '$4 == 5011 { print $5 }')
+	[ "$merged" -lt "$(capture_flows "$WORK/a.pcapng" | awk '$4 == 5011 { print $5 }')" ] ||
+		fail "GRO merged nothing: the ingress check proved little"
+	# Egress: the TSO packets' segments from the capture of B's hook.
+	want=$("$PY" "$(dirname "$0")/segments.py" "$WORK/b.pcapng" |
+		awk '$2 == 5011 || $2 == 5012 || $2 == 5013 || $2 == 5014' | sort)
+	got=$(segs_of egress)
+	same_flows "egress segments = payload / MSS of the capture" \
+		"src sport dst dport segments" "$want" "$got"
+	[ "$(capture_flows "$WORK/b.pcapng" | awk '$2 == 5013 { print $5 }')" -lt \
+		"$(echo "$got" | awk '$2 == 5013 { print $5 }')" ] ||
+		fail "no TSO packet on egress: the egress check proved little"
 }
 
 # restart SIGNAL [BINARY]: stops the daemon with SIGNAL and starts BINARY;

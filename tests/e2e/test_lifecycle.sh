@@ -13,14 +13,16 @@ shift 2
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-PY=/usr/bin/python3
-CHURN=$(dirname "$0")/churn.py
 
 # live_keys: "DIR SRC SPORT DST DPORT" of the entries in the map now.
 live_keys() {
 	ctl --json dump | jq -r '.connections[] |
 		"\(.direction) \(.src_ip) \(.src_port) \(.dst_ip) \(.dst_port)"'
 }
+
+# live_count PORTS: live entries with a port matching the pattern PORTS.
+live_count() { live_keys | grep -c " $1\$\| $1 "; }
+live_count_is() { [ "$(live_count "$2")" = "$1" ]; }
 
 # Idle and closed connections go after their timeouts, each with exactly
 # one record whose reason and counts are right.
@@ -35,18 +37,18 @@ test_timeouts() {
 	wait_listen 7003
 	(head -c 1000 /dev/zero; sleep 20) | in_a timeout 30 nc $ADDR4_B 7003 &
 	BG_PIDS+=($!)
-	sleep 0.5
-	local n
-	n=$(live_keys | grep -c ' 700[123]$\| 700[123] ')
-	[ "$n" -ge 5 ] || fail "only $n entries right after the traffic"
-	sleep 3 # closed_timeout 2 s (+1 s period) passed, idle_timeout not
-	live_keys | grep -q ':\?7001\b' && true
-	live_keys | grep -q ' 7001$\| 7001 ' && fail "closed connection 7001 still there"
-	live_keys | grep -q ' 7003$\| 7003 ' || fail "open connection 7003 expired too early"
-	sleep 2.5 # idle_timeout 4 s (+1 s period) passed
-	stop_captures
-	live_keys | grep -q ' 700[123]$\| 700[123] ' &&
+	# Every direction of the three: 7001 both ways, 7002's SYN in and RST
+	# out, 7003 both ways.
+	wait_for 200 live_count_is 6 "700[123]" ||
+		fail "$(live_count "700[123]") entries right after the traffic, want 6"
+	# closed_timeout 2 s (+1 s period): 7001 goes; 7003 (idle_timeout 4 s)
+	# must still be there.
+	wait_for 200 live_count_is 0 7001 || fail "closed connection 7001 still there"
+	expect_eq "open connection 7003 still there" "$(live_count 7003)" 2
+	# idle_timeout 4 s (+1 s period): all go.
+	wait_for 300 live_count_is 0 "700[123]" ||
 		fail "entries left: $(live_keys | grep ' 700[123]')"
+	stop_captures
 	# One record per direction of each connection, equal to the capture.
 	local want got
 	want=$(capture_flows "$WORK/b.pcapng" | awk -v b=$ADDR4_B '{
@@ -66,24 +68,32 @@ records: $got"
 	stop_background
 }
 
-# sum_capture FILE: "PACKETS BYTES" of every frame in the capture.
-sum_capture() {
-	tshark -r "$1" -T fields -e frame.len 2>/dev/null |
-		awk '{ p++; b += $1 } END { print p + 0, b + 0 }'
+# freeze_expiry: no expiry from now on (a reload with timeouts that never
+# come), so that a snapshot taken after it and the records do not overlap:
+# the reload runs in the daemon's loop before the next request.
+freeze_expiry() {
+	sed -i 's/^closed_timeout = .*/closed_timeout = 3600/; s/^idle_timeout = .*/idle_timeout = 0/' "$CONF"
+	grep -q '^closed_timeout' "$CONF" || echo "closed_timeout = 3600" >>"$CONF"
+	grep -q '^idle_timeout' "$CONF" || echo "idle_timeout = 0" >>"$CONF"
+	kill -HUP "$DPID"
+	wait_for 200 log_has 'Received SIGHUP' || fail "no reload"
 }
 
-# live + expired: "PACKETS BYTES" of everything we counted.
-sum_ours() {
-	local live exp
-	live=$(ctl --json dump | jq -r '[([.connections[].packets] | add) // 0,
-		([.connections[].bytes] | add) // 0] | map(tostring) | join(" ")')
-	exp=$(ctl --json stats | jq -r '[.stats.expired_packets, .stats.expired_bytes] |
-		map(tostring) | join(" ")')
-	echo "$live $exp" | awk '{ print $1 + $3, $2 + $4 }'
+# per_connection SNAPSHOT: the snapshot's live entries and every record of
+# an expired one, summed per connection and direction, in capture_flows'
+# format (a connection's 4-tuple on vB says its direction).
+per_connection() {
+	{
+		jq -r '.connections[] | [.src_ip, .src_port, .dst_ip, .dst_port,
+			.packets, .bytes, .ip_bytes] | map(tostring) | join(" ")' "$1"
+		records | awk '{ print $2, $3, $4, $5, $6, $7, $8 }'
+	} | awk '{ k = $1 " " $2 " " $3 " " $4; p[k] += $5; b[k] += $6; ip[k] += $7 }
+		END { for (k in p) printf "%s %.0f %.0f %.0f\n", k, p[k], b[k], ip[k] }' | sort
 }
 
-# 1,000 short connections and two long ones while expiry runs: live +
-# expired equals the capture of the whole run, exactly.
+# 1,000 short connections and two long ones while expiry runs: for every
+# connection, in both directions, its live entry + its expiry records equal
+# the capture, exactly.
 test_conservation() {
 	write_conf "directions=ingress egress" "closed_timeout=1" "idle_timeout=2"
 	start_daemon || return
@@ -96,16 +106,20 @@ test_conservation() {
 	in_a "$PY" "$CHURN" churn $ADDR4_B 7100 1000 3000 ||
 		fail "the churn client failed"
 	wait "${BG_PIDS[1]}" "${BG_PIDS[2]}"
-	sleep 2.5 # most entries expire meanwhile
+	# Until most entries expired (the short ones closed long ago).
+	wait_for 200 sh -c "[ \$(\"$TCPLOGCTL\" --socket $SOCK --json stats |
+		jq .stats.expired) -ge 1500 ]" || fail "only $(our_stat expired) entries expired"
 	stop_captures
+	freeze_expiry
+	ctl --json dump >"$WORK/snap.json"
 	local want got expired
-	want=$(sum_capture "$WORK/b.pcapng")
-	got=$(sum_ours)
-	expired=$(ctl --json stats | jq .stats.expired)
-	[ "$expired" -ge 1500 ] || fail "only $expired entries expired"
-	expect_eq "live + expired (packets bytes)" "$got" "$want"
-	expect_eq "records" "$(records | wc -l)" "$expired"
-	say "capture $want = live + expired $got; $expired entries expired"
+	want=$(capture_flows "$WORK/b.pcapng")
+	got=$(per_connection "$WORK/snap.json")
+	same_flows "live + expired, per connection and direction" \
+		"src sport dst dport packets bytes ip_bytes" "$want" "$got"
+	expired=$(jq .stats.expired "$WORK/snap.json")
+	expect_eq "one record per expired entry" "$(records | wc -l)" "$expired"
+	say "$(printf '%s\n' "$want" | wc -l) connection directions, $expired entries expired"
 	stop_background
 }
 
@@ -130,16 +144,17 @@ test_full_map() {
 	[ $critical = 1 ] || fail "health never went critical: $(cat "$WORK/health")"
 	grep -q 'map_usage critical' "$WORK/health" || fail "health: $(cat "$WORK/health")"
 	wait "${BG_PIDS[1]}" || fail "the hold client failed"
-	sleep 2.5
 	stop_captures
 	kill -0 "$DPID" || { fail "the daemon died"; return; }
+	freeze_expiry
+	ctl --json dump >"$WORK/snap.json"
 	local refused packets want
 	refused=$(ctl --json stats | jq '.stats.insert_failed_full + .stats.insert_failed_other')
 	[ "$refused" -gt 0 ] || fail "no failed insert counted"
 	log_has 'longest-idle entries early' || fail "no pressure expiry logged"
 	[ "$(ctl --json stats | jq .stats.expired_pressure)" -gt 0 ] ||
 		fail "no pressure expiry counted"
-	packets=$(sum_ours | cut -d' ' -f1)
+	packets=$(jq '([.connections[].packets] | add // 0) + .stats.expired_packets' "$WORK/snap.json")
 	# Ingress only here: the frames sent to B.
 	want=$(capture_flows "$WORK/b.pcapng" |
 		awk -v b=$ADDR4_B '$3 == b { p += $5 } END { print p + 0 }')
@@ -148,7 +163,7 @@ test_full_map() {
 	local over
 	over=$(join <(capture_flows "$WORK/b.pcapng" | awk '{ print $1":"$2">"$3":"$4, $5 }' | sort) \
 		<({ records | awk '$1 == "ingress" { print $2":"$3">"$4":"$5, $6 }'
-		    ctl --json dump | jq -r '.connections[] | "\(.src_ip):\(.src_port)>\(.dst_ip):\(.dst_port) \(.packets)"'; } |
+		    jq -r '.connections[] | "\(.src_ip):\(.src_port)>\(.dst_ip):\(.dst_port) \(.packets)"' "$WORK/snap.json"; } |
 		awk '{ s[$1] += $2 } END { for (k in s) print k, s[k] }' | sort) |
 		awk '$3 > $2')
 	[ -z "$over" ] || fail "connections counted above the capture: $over"

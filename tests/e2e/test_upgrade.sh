@@ -20,8 +20,6 @@ OLD_TCPLOGGERD=$3
 shift 3
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3
-CHURN=$(dirname "$0")/churn.py
 
 # accounted SNAPSHOT: the snapshot's live ingress entries and every record,
 # summed per flow to B, in capture_flows' format.

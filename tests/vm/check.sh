@@ -9,9 +9,10 @@
 # ground truth. Results go to /dev/ttyS1 ("ok - ..." / "not ok - ..."),
 # the trace to the console; then the VM powers off.
 #
-# Files from the host, in /share: tcplogger_*.deb (this build),
-# newer/tcplogger_*.deb (a newer version with a really different
-# program), pcapsum.py.
+# Files from the host, in /share: old/tcplogger_*.deb (the previous
+# release, map layout 1), tcplogger_*.deb (this build), newer/tcplogger_*.deb
+# (a newer version with a really different program), pcapsum.py, capprobe
+# and capmatrix.sh.
 exec 3>/dev/ttyS1
 exec >/dev/console 2>&1
 set -x
@@ -112,6 +113,22 @@ ours() { # DIR [IFNAME]
 		    else "-" end), .src_ip, .src_port, .dst_ip, .dst_port,
 		   .packets, .bytes] | map(tostring) | join(" ")' | sort
 }
+# folded DIR IFNAME: entries the layout upgrade folded into the totals (their
+# journal records, reason upgrade), in the same format.
+folded() {
+	journalctl -b -u tcploggerd TCPLOG_REASON=upgrade -o json --no-pager |
+		jq -r --arg d "$1" --arg i "$2" 'select(.TCPLOG_DIRECTION == $d and
+			.TCPLOG_IFNAME == $i) | [(if .TCPLOG_VLAN == "" then "-" else
+			.TCPLOG_VLAN end), .TCPLOG_SRC_IP, .TCPLOG_SRC_PORT,
+			.TCPLOG_DST_IP, .TCPLOG_DST_PORT, .TCPLOG_PACKETS, .TCPLOG_BYTES]
+			| join(" ")'
+}
+# accounted DIR IFNAME: live entries + folded ones, summed per flow.
+accounted() {
+	{ ours "$1" "$2"; folded "$1" "$2"; } | awk '{
+		k = $1 " " $2 " " $3 " " $4 " " $5; p[k] += $6; b[k] += $7
+	} END { for (k in p) printf "%s %.0f %.0f\n", k, p[k], b[k] }' | sort
+}
 # same NAME WANT GOT: one check, with both sides in the trace if they differ.
 same() {
 	if [ -n "$2" ] && [ "$2" = "$3" ]; then
@@ -138,19 +155,30 @@ one_hook() { # the hook carries exactly one program: ours, never two
 # ---- the package and the first start ----------------------------------------
 check "kernel is Debian 12's 6.1" sh -c "uname -r | grep -q '^6\.1\.'"
 tc filter help 2>&1 | head -n1
-check "the package installs" dpkg -i $S/tcplogger_*.deb
+check "the previous release's package installs" dpkg -i $S/old/tcplogger_*.deb
 check "the package starts nothing" test "$(systemctl is-active tcploggerd)" = inactive
 cat >$CONF <<EOF
 interfaces = auto
 closed_timeout = 3600
 EOF
-check "systemctl start" systemctl start tcploggerd
+check "systemctl start (the previous release)" systemctl start tcploggerd
+check "the previous release pins map layout v1" test -e /sys/fs/bpf/tcplogger/v1/conns
 check "auto mode attached to vH with tc (no TCX on 6.1)" sh -c \
 	"tcplogctl --json dump | jq -e '.interfaces[] | select(.ifname == \"vH\" and .mode == \"tc\" and .attached)'"
 one_hook start
 long_flow &
 LONG=$!
 flow $HOST 7001 300000
+
+# This build over the previous release, as `apt install` does it: the
+# daemon restarts into it and upgrades map layout 1 to 2 while counting.
+check "this build's package installs over the previous release" dpkg -i $S/tcplogger_*.deb
+check "the daemon restarted into this build" sh -c \
+	"journalctl -b -u tcploggerd | grep -q 'Upgraded from map layout v1'"
+check "the old layout's pins are gone" test ! -e /sys/fs/bpf/tcplogger/v1
+check "NRestarts 0 after the layout upgrade" test "$(nrestarts)" = 0
+one_hook "layout upgrade"
+flow $HOST 7011 250000
 
 check "systemctl restart" systemctl restart tcploggerd
 one_hook restart
@@ -199,8 +227,8 @@ sleep 1
 pkill -INT tcpdump
 wait
 cap=$(flows_of /tmp/vH.pcap)
-same "vH ingress = capture across start, restart, stop+start, reload, upgrade" \
-	"$(printf '%s\n' "$cap" | awk -v h=$HOST '$4 == h')" "$(ours ingress vH)"
+same "vH ingress = capture across the layout upgrade, start, restart, stop+start, reload, upgrade" \
+	"$(printf '%s\n' "$cap" | awk -v h=$HOST '$4 == h')" "$(accounted ingress vH)"
 same "vH egress (bulk from the VM, TSO) since the reload = capture" \
 	"$(printf '%s\n' "$cap" | awk -v h=$HOST '$2 == h && $5 == 7106')" \
 	"$(ours egress vH | awk '$5 == 7106')"

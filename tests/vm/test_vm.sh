@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# test_vm.sh BUILD_DIR [CACHE]: tcploggerd on Debian 12's own kernel (6.1,
+# test_vm.sh BUILD_DIR PREV_REV [CACHE]: tcploggerd on Debian 12's own kernel (6.1,
 # no TCX) under Debian 12's systemd, in a QEMU VM (software emulation: KVM
-# does not work on this kind of machine). Builds the .deb of BUILD_DIR and
-# a newer one with a really different program (the daemon built with the
-# copying parser forced on, tcploggerd_upgrade), boots the VM from the
+# does not work on this kind of machine). Builds the .deb of BUILD_DIR, the
+# previous release's (commit PREV_REV, map layout 1, from the git history)
+# and a newer one with a really different program (the daemon built with
+# the copying parser forced on, tcploggerd_upgrade), boots the VM from the
 # cached root (tests/lib/debroot.sh) and runs check.sh inside; its results
 # come back on the second serial port.
 set -u
 build=$(cd "$1" && pwd)
-cache=${2:-/var/cache/tcplogger-test}
+prev=$2
+cache=${3:-/var/cache/tcplogger-test}
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../lib/debroot.sh
 . "$here/../lib/debroot.sh"
@@ -48,9 +50,13 @@ sed -i 's/^Version: \(.*\)$/Version: \1+upgrade1/' "$work/repack/DEBIAN/control"
 dpkg-deb --root-owner-group -b "$work/repack" "$work/newer/" >/dev/null ||
 	{ echo "repacking the newer .deb failed"; exit 1; }
 
+"$here/../tools/build_release.sh" "$here/../.." "$prev" \
+	"$build/tests/prev-release-deb" deb || { echo "cannot build the previous release"; exit 1; }
+
 echo "# copying the cached VM root"
 cp -a "$cache/vm/root" "$work/root"
-mkdir -p "$work/root/share/newer"
+mkdir -p "$work/root/share/newer" "$work/root/share/old"
+cp "$build"/tests/prev-release-deb/tcplogger_*.deb "$work/root/share/old/"
 cp "$deb" "$here/check.sh" "$here/pcapsum.py" "$here/../tools/capmatrix.sh" \
 	"$build/tests/capprobe" "$work/root/share/"
 cp "$work"/newer/*.deb "$work/root/share/newer/"
