@@ -51,8 +51,15 @@ MODES=(default off gro)
 # Fast enough to finish in seconds, slow enough that no pcap reader drops
 # (with every offload off this is about 35,000 packets a second at vB).
 RATE_MBIT=400
-# The traffic of every round: label, server port, what A sends to B. The
-# server port names the flow in every report (7101 + index).
+# The traffic of every round: label, server port, what A sends to B (for
+# "answer": a request of A bytes that B answers with B bytes of bulk, paced
+# like the others, so B's egress carries data too). The server port names
+# the flow in every report (7101 + index). The answers are left out of the
+# round "off": without TSO and GSO on vB, B's TCP still hands TC egress
+# packets of many segments and the stack cuts them after the hook, where
+# the capture taps; tcploggerd counts those packets once (and their
+# segments in `segments`), the capture each segment (tests/e2e
+# test_segments checks that case against the capture's frames).
 FLOWS=(
 	"v4-20MB 7101 bulk $ADDR4_B 20000000 $RATE_MBIT"
 	"v4-1MB 7102 bulk $ADDR4_B 1000000 $RATE_MBIT"
@@ -61,6 +68,8 @@ FLOWS=(
 	"v4-small 7105 small $ADDR4_B 2000 64 300"
 	"v4-short 7106 churn $ADDR4_B 200 1000"
 	"v6-short 7107 churn $ADDR6_B 50 1000"
+	"v4-answer 7108 answer $ADDR4_B 200 5000000"
+	"v6-answer 7109 answer $ADDR6_B 4000 1000000"
 )
 FILLER_PORT=9   # UDP to B, nobody listens: pushes pcap buffers (see flush)
 SF_PORT=9995    # softflowd's export target, loopback in B: nobody listens
@@ -275,11 +284,19 @@ drop_daemon() {
 	: >"$DLOG"
 }
 
+# in_round KIND: whether flows of KIND run in this round.
+in_round() { [ "$1" != answer ] || [ "$ROUND" != off ]; }
+
 start_servers() {
 	local f label port kind addr
 	for f in "${FLOWS[@]}"; do
 		read -r label port kind addr _ <<<"$f"
-		in_b "$PY" "$CHURN" serve "$addr" "$port" &
+		in_round "$kind" || continue
+		if [ "$kind" = answer ]; then
+			in_b "$PY" "$CHURN" respond "$addr" "$port" "$RATE_MBIT" &
+		else
+			in_b "$PY" "$CHURN" serve "$addr" "$port" &
+		fi
 		BG_PIDS+=($!)
 		wait_listen "$port"
 	done
@@ -290,10 +307,12 @@ send_traffic() {
 	local f label port kind addr a b c
 	for f in "${FLOWS[@]}"; do
 		read -r label port kind addr a b c <<<"$f"
+		in_round "$kind" || continue
 		case $kind in
 		bulk) in_a "$PY" "$SEND" bulk "$addr" "$port" "$a" "$b" ;;
 		small) in_a "$PY" "$SEND" small "$addr" "$port" "$a" "$b" "$c" ;;
 		churn) in_a "$PY" "$CHURN" churn "$addr" "$port" "$a" "$b" ;;
+		answer) in_a "$PY" "$CHURN" exchange "$addr" "$port" "$a" "$b" ;;
 		esac || die "$label: the sender failed"
 	done
 }
@@ -422,6 +441,7 @@ compare() {
 
 run_mode() {
 	local mode=$1 dir=$out/$1 t0 name
+	ROUND=$mode
 	mkdir -p "$dir"
 	rm -f "$dir"/*
 	echo "# $mode"
@@ -490,10 +510,12 @@ check_payloads() {
 	local f label port kind addr a b want=""
 	for f in "${FLOWS[@]}"; do
 		read -r label port kind addr a b _ <<<"$f"
+		in_round "$kind" || continue
 		case $kind in
 		bulk) want+="$port 1 $a"$'\n' ;;
 		small) want+="$port 1 $((a * b))"$'\n' ;;
 		churn) want+="$port $a $((a * b))"$'\n' ;;
+		answer) want+="$port 1 $a"$'\n' ;;
 		esac
 	done
 	awk -v want="$want" '
@@ -516,7 +538,7 @@ vs() {
 report_mode() {
 	local mode=$1 s flows equal ref cap_b cap_ip ours_b ours_ip ct pm pmd sf \
 		maxf pkts segs d_cap
-	MODE=$mode DIR=$2
+	MODE=$mode DIR=$2 ROUND=$mode
 	: >"$DIR/diffs.txt"
 	cap_b=$(awk '{ f++; p += $5; b += $6 } END { print f, p, b, f, f }' "$DIR/capture.flows")
 	cap_ip=$(awk '{ f++; p += $5; b += $7 } END { print f, p, b, f, f }' "$DIR/capture.flows")
@@ -614,7 +636,8 @@ write_summary() {
 			"$(date -u +%Y-%m-%d), kernel $(uname -r). Every tool watches vB in namespace B,"
 		echo "both directions, during the same traffic from A: IPv4 20 MB, 1 MB, 10 KB and IPv6"
 		echo "5 MB (exact payloads, paced at $RATE_MBIT Mbit/s), 2,000 writes of 64 bytes with"
-		echo "TCP_NODELAY, 200 short IPv4 and 50 short IPv6 connections of 1,000 bytes. Modes:"
+		echo "TCP_NODELAY, 200 short IPv4 and 50 short IPv6 connections of 1,000 bytes, and two"
+		echo "requests that B answers with 5 MB (IPv4) and 1 MB (IPv6), paced alike. Modes:"
 		echo "\`default\` (veth defaults: sender TSO/GSO on, receiver GRO off), \`off\` (TSO, GSO,"
 		echo "GRO off at both ends), \`gro\` (sender TSO/GSO off, GRO on at vB). Sums over all"
 		echo "flows, both directions; a flow (4-tuple and direction) is equal when its packets"

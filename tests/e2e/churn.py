@@ -8,9 +8,10 @@ namespaces only.
   churn.py hold ADDR PORT N BYTES SEC  N connections at once, held SEC s
   churn.py stream ADDR PORT SEC        one connection sending without a
                                        pause for SEC s
-  churn.py respond ADDR PORT           accept; read each request to EOF,
+  churn.py respond ADDR PORT [MBIT]    accept; read each request to EOF,
                                        then answer the number of bytes its
-                                       first 8 bytes ask for (big endian)
+                                       first 8 bytes ask for (big endian),
+                                       paced at MBIT Mbit/s if given
   churn.py exchange ADDR PORT REQ RESP one request of REQ bytes (at least
                                        8) asking for RESP bytes; fails
                                        unless exactly RESP come back
@@ -41,13 +42,20 @@ def serve(addr, port):
         threading.Thread(target=drain, args=(conn,), daemon=True).start()
 
 
-def respond(addr, port):
+# Not in Python's socket module; the value is the same on every Linux arch.
+SO_MAX_PACING_RATE = getattr(socket, "SO_MAX_PACING_RATE", 47)
+
+
+def respond(addr, port, mbit=0):
     srv = socket.socket(family(addr), socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((addr, port))
     srv.listen(64)
 
     def answer(conn):
+        if mbit:
+            conn.setsockopt(socket.SOL_SOCKET, SO_MAX_PACING_RATE,
+                            mbit * 125000)
         with conn:
             req = b""
             while True:
@@ -99,7 +107,7 @@ def main():
         for _ in range(int(sys.argv[4])):
             close(one(addr, port, int(sys.argv[5])))
     elif mode == "respond":
-        respond(addr, port)
+        respond(addr, port, int(sys.argv[4]) if len(sys.argv) > 4 else 0)
     elif mode == "exchange":
         return exchange(addr, port, int(sys.argv[4]), int(sys.argv[5]))
     elif mode == "stream":

@@ -115,6 +115,24 @@ test_segments() {
 	[ "$(capture_flows "$WORK/b.pcapng" | awk '$2 == 5013 { print $5 }')" -lt \
 		"$(echo "$got" | awk '$2 == 5013 { print $5 }')" ] ||
 		fail "no TSO packet on egress: the egress check proved little"
+
+	# Software GSO: without TSO and GSO on vB, B's TCP still hands TC
+	# egress packets of many segments, and the stack cuts them after the
+	# hook, where the capture taps: our segments equal the captured frames,
+	# while packets count what the hook saw (docs/REFERENCE.md).
+	in_b ethtool -K vB tso off gso off >/dev/null
+	capture_start "$NS_B" vB "$WORK/sw.pcapng"
+	in_a "$PY" "$CHURN" exchange $ADDR4_B 5013 100 1000000 || fail "exchange (software GSO)"
+	stop_captures
+	in_b ethtool -K vB tso on gso on >/dev/null
+	want=$(capture_flows "$WORK/sw.pcapng" | awk '$2 == 5013 { print $1, $2, $3, $4, $5 }')
+	got=$(ctl --json dump | jq -r --arg p "$(echo "$want" | awk '{ print $4 }')" \
+		'.connections[] | select(.direction == "egress" and .src_port == 5013 and
+		(.dst_port | tostring) == $p) | "\(.src_ip) \(.src_port) \(.dst_ip) \(.dst_port) \(.segments) \(.packets)"')
+	expect_eq "software GSO: segments = captured frames" "${got% *}" "$want"
+	[ "${got##* }" -lt "$(echo "$want" | awk '{ print $5 }')" ] ||
+		fail "software GSO: no packet of several segments at the hook ($got)"
+	say "software GSO: ${want##* } frames captured = segments; ${got##* } packets at the hook"
 }
 
 # restart SIGNAL [BINARY]: stops the daemon with SIGNAL and starts BINARY;
