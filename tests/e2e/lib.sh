@@ -270,6 +270,8 @@ our_entries() {
 		| map(tostring) | join(" ")'
 }
 our_stat() { ctl --json stats | jq -r ".stats.$1"; }
+# entries_are N: the map holds exactly N entries (for wait_for).
+entries_are() { [ "$(ctl --json dump | jq '.connections | length')" = "$1" ]; }
 
 # records [FILE...]: the connection records in daemon logs (default: this
 # daemon's; no journal here) as "DIR SRC SPORT DST DPORT PACKETS BYTES

@@ -92,10 +92,10 @@ test_filters_and_sorts() {
 	wait_listen 6014
 	(head -c 3000 /dev/zero; sleep 15) | in_a timeout 20 nc $ADDR4_B 6014 &
 	BG_PIDS+=($!)
-	sleep 0.5
 	local want got n
-	n=$(ctl --json dump | jq '.connections | length')
-	[ "$n" -ge 8 ] || fail "expected at least 8 entries, got $n"
+	# 4 connections, both directions.
+	wait_for 200 entries_are 8 ||
+		fail "expected 8 entries, got $(ctl --json dump | jq '.connections | length')"
 	while IFS='|' read -r opts sel; do
 		# shellcheck disable=SC2086
 		got=$(keys_of $opts)
@@ -221,11 +221,16 @@ test_watch() {
 	local tm=tlw$E2E_ID i
 	slow_flow $ADDR4_B 6041 400 &
 	BG_PIDS+=($!)
-	sleep 0.3
+	wait_for 200 entries_are 1 || fail "the flow did not start"
 	tmux new-session -d -s "$tm" -x 160 -y 30 \
 		"echo before-watch; $TCPLOGCTL --socket $SOCK watch --interval 0.3; echo \$? >$WORK/watch.rc; sleep 30"
-	sleep 1.2
-	tmux capture-pane -p -t "$tm" >"$WORK/screen1"
+	# Until the running flow's row shows a rate (the second frame on).
+	screen_has_rate() {
+		tmux capture-pane -p -t "$tm" >"$WORK/screen1"
+		awk '$3 ~ /^198\.18\.0\.1:/ && $4 ~ /:6041$/ && $6 > 0 { found = 1 } END { exit !found }' \
+			"$WORK/screen1"
+	}
+	wait_for 200 screen_has_rate
 	grep -q '^tcplogctl watch: .* sorted by bytes (q quits)' "$WORK/screen1" ||
 		fail "no watch header: $(cat "$WORK/screen1")"
 	grep -q 'BYTES/s' "$WORK/screen1" || fail "no rate column"

@@ -459,20 +459,21 @@ test_notify() {
 	write_conf
 	"$NOTIFYD" "$WORK/notify.sock" >"$WORK/notify.log" &
 	BG_PIDS+=($!)
-	sleep 0.1
+	wait_for 100 test -S "$WORK/notify.sock" || fail "notifyd did not start"
 	DAEMON_ENV=(NOTIFY_SOCKET="$WORK/notify.sock" WATCHDOG_USEC=1000000)
 	start_daemon || return
 	[ -e "$(pin_layout)/att/tcx:ingress:vB" ] || fail "READY before the attachment"
-	sleep 1.3
+	# WATCHDOG=1 at half of WATCHDOG_USEC.
+	wait_for 100 grep -q WATCHDOG=1 "$WORK/notify.log" || fail "no WATCHDOG=1"
 	stop_daemon TERM
-	sleep 0.1
+	wait_for 100 grep -q STOPPING=1 "$WORK/notify.log"
 	local log
 	log=$(tr '\n' ' ' <"$WORK/notify.log")
 	case $log in
 	*"READY=1 STATUS=Counting on 1 of 1 hooks: vB/ingress(tcx); 0 connections"*"WATCHDOG=1"*"STOPPING=1"*) ;;
 	*) fail "notifications: $log" ;;
 	esac
-	say "notifications: $(grep -c WATCHDOG=1 "$WORK/notify.log") watchdog pings in 1.3 s"
+	say "notifications: $(grep -c WATCHDOG=1 "$WORK/notify.log") watchdog ping(s) before the stop"
 }
 
 # interfaces = auto: the interfaces of the default routes, followed as the

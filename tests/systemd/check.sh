@@ -23,10 +23,22 @@ total() {
 	exp=$(tcplogctl --json stats | jq '.stats.expired_bytes')
 	echo $((live + exp))
 }
+# until STEPS COMMAND...: runs COMMAND every 0.1 s until it succeeds, at
+# most STEPS times (a bounded wait on a condition, not a sleep).
+until_ok() {
+	local steps=$1 i
+	shift
+	for ((i = 0; i < steps; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+listening() { ss -ltnH "sport = :$1" | grep -q .; }
 flow() { # PORT BYTES: a TCP connection on loopback
 	nc -l 127.0.0.1 "$1" >/dev/null &
 	local srv=$!
-	sleep 0.3
+	until_ok 50 listening "$1"
 	head -c "$2" /dev/zero | nc -N 127.0.0.1 "$1"
 	wait $srv
 }
@@ -66,22 +78,20 @@ t2=$(total)
 check "the program counted while the daemon was stopped" test "$t2" -gt $((t1 + 5000))
 check "the second start adopted the maps" sh -c "journalctl -b -u tcploggerd | grep -q 'Adopted the pinned maps'"
 check "journalctl shows the start" sh -c "journalctl -b -u tcploggerd | grep -q 'Started: Counting on'"
-sleep 4 # closed_timeout 2 s, scan every second
-check "a closed-connection record in the journal" sh -c \
+# closed_timeout 2 s, a scan every second.
+check "a closed-connection record in the journal" until_ok 100 sh -c \
 	"journalctl -b -u tcploggerd TCPLOG_DST_PORT=9001 TCPLOG_REASON=fin -o json | jq -e 'select(.TCPLOG_BYTES | tonumber > 5000)'"
 check "tcplogctl health exits 0" tcplogctl health
 
 pid=$(main_pid)
 [ "${pid:-0}" -gt 1 ] && kill -9 "$pid"
-sleep 3
-check "a killed daemon is restarted" sh -c "test \"\$(systemctl show -p SubState --value tcploggerd)\" = running && test \"\$(systemctl show -p MainPID --value tcploggerd)\" != $pid"
+check "a killed daemon is restarted" until_ok 100 sh -c "test \"\$(systemctl show -p SubState --value tcploggerd)\" = running && test \"\$(systemctl show -p MainPID --value tcploggerd)\" != $pid"
 check "counts survive the kill" test "$(total)" -ge "$t2"
 
 pid=$(main_pid)
 n0=$(systemctl show -p NRestarts --value tcploggerd)
 [ "${pid:-0}" -gt 1 ] && kill -STOP "$pid" # hangs: no more WATCHDOG=1
-sleep 8
-check "the watchdog restarts a hung daemon" sh -c "journalctl -b -u tcploggerd | grep -q 'Watchdog timeout' && test \"\$(systemctl show -p NRestarts --value tcploggerd)\" -gt $n0 && test \"\$(systemctl show -p SubState --value tcploggerd)\" = running"
+check "the watchdog restarts a hung daemon" until_ok 150 sh -c "journalctl -b -u tcploggerd | grep -q 'Watchdog timeout' && test \"\$(systemctl show -p NRestarts --value tcploggerd)\" -gt $n0 && test \"\$(systemctl show -p SubState --value tcploggerd)\" = running"
 
 systemd-analyze security tcploggerd >/share/security.txt 2>&1
 score=$(sed -n 's/.*Overall exposure level for tcploggerd.service: \([0-9.]*\).*/\1/p' /share/security.txt)

@@ -72,7 +72,10 @@ ip link del vC
 
 tcpdump -i vH -s 200 -U -w /tmp/vH.pcap 'tcp' 2>/tmp/tcpdump-vH.log &
 tcpdump -i vT -s 200 -U -w /tmp/vT.pcap 2>/tmp/tcpdump-vT.log &
-sleep 2
+for _ in $(seq 100); do
+	grep -q listening /tmp/tcpdump-vH.log && grep -q listening /tmp/tcpdump-vT.log && break
+	sleep 0.1
+done
 
 # ---- traffic: exact sizes, written by the peer to a server in the VM -------
 # flow ADDR PORT BYTES: a connection from the peer to ADDR:PORT in the VM.
@@ -197,7 +200,7 @@ directions = ingress egress
 closed_timeout = 3600
 EOF
 check "systemctl reload" systemctl reload tcploggerd
-sleep 1
+for _ in $(seq 100); do [ "$(filters vT ingress)$(filters vT egress)" = 11 ] && break; sleep 0.1; done
 one_hook reload
 check "reload attached vT both ways" test "$(filters vT ingress)$(filters vT egress)" = 11
 flow 198.18.1.1 7101 150000
@@ -220,7 +223,7 @@ one_hook upgrade
 flow $HOST 7004 120000
 touch /tmp/stop-long
 wait $LONG
-sleep 1
+sleep 1 # tcpdump writes the last frames (as stop_captures in tests/e2e)
 
 # Everything since the first start, exactly: vH ingress for every flow
 # (the long one across all of the above), the trunk both ways.
