@@ -10,40 +10,11 @@
 
 #include "conn.h"
 #include "connlog.h"
+#include "layout_v1.h"
 #include "log.h"
 #include "migrate.h"
 #include "tcplogger.h"
 
-/*
- * Layout 1: the key had no VLAN IDs and the totals four reasons; the
- * connection value and the per-CPU state are the current ones (same
- * size, same encoding). Only what differs is here.
- */
-#define V1_LAYOUT "v1"
-#define V1_REASONS 4
-
-struct v1_conn_key {
-	__u8 src_addr[16];
-	__u8 dst_addr[16];
-	__u32 ifindex;
-	__be16 src_port;
-	__be16 dst_port;
-	__u8 direction;
-	__u8 family;
-	__u16 pad;
-};
-
-struct v1_totals {
-	__u64 entries;
-	__u64 bytes;
-	__u64 ip_bytes;
-	__u64 packets;
-	__u64 segments;
-	__u64 reason[V1_REASONS];
-};
-
-_Static_assert(sizeof(struct v1_conn_key) == 44, "layout 1 key");
-_Static_assert(sizeof(struct v1_totals) == 72, "layout 1 totals");
 _Static_assert(TCPLOG_ABI_VERSION == 2,
 	       "a new layout: teach migrate.c the one before it");
 

@@ -16,26 +16,11 @@
 #include <bpf/bpf.h>
 
 #include "conn.h"
+#include "layout_v1.h"
 #include "log.h"
 #include "migrate.h"
 #include "tcplogger.h"
 #include "testlib.h"
-
-/* Layout 1's key: no VLAN IDs (what the previous release pinned). */
-struct v1_key {
-	__u8 src_addr[16];
-	__u8 dst_addr[16];
-	__u32 ifindex;
-	__be16 src_port;
-	__be16 dst_port;
-	__u8 direction;
-	__u8 family;
-	__u16 pad;
-};
-
-struct v1_totals {
-	__u64 entries, bytes, ip_bytes, packets, segments, reason[4];
-};
 
 static struct pins pins;
 static char v1_dir[300];
@@ -54,7 +39,7 @@ static int map_in(const char *dir, const char *name, enum bpf_map_type type,
 	return fd;
 }
 
-static void v1_key(struct v1_key *k, int n)
+static void v1_key(struct v1_conn_key *k, int n)
 {
 	memset(k, 0, sizeof(*k));
 	k->src_addr[0] = 198;
@@ -69,7 +54,7 @@ static void v1_key(struct v1_key *k, int n)
 	k->family = TCPLOG_FAMILY_IPV4;
 }
 
-static void v2_key_of(struct tcplog_conn_key *k, const struct v1_key *o)
+static void v2_key_of(struct tcplog_conn_key *k, const struct v1_conn_key *o)
 {
 	memset(k, 0, sizeof(*k));
 	memcpy(k->src_addr, o->src_addr, 16);
@@ -144,11 +129,11 @@ static void test_migrate(void)
 	struct tcplog_conn_key nk;
 	struct tcplog_conn_val nv;
 	struct tcplog_clock clock = { 0 };
-	struct v1_key ok;
+	struct v1_conn_key ok;
 	__u32 zero = 0;
 
 	old_conns = map_in(v1_dir, "conns", BPF_MAP_TYPE_HASH,
-			   sizeof(struct v1_key),
+			   sizeof(struct v1_conn_key),
 			   sizeof(struct tcplog_conn_val));
 	old_totals = map_in(v1_dir, "totals", BPF_MAP_TYPE_ARRAY, 4,
 			    sizeof(struct v1_totals));

@@ -26,20 +26,24 @@ def family(addr):
     return socket.AF_INET6 if ":" in addr else socket.AF_INET
 
 
-def serve(addr, port):
+def accept_forever(addr, port, handle):
+    """Accepts on ADDR:PORT; each connection goes to handle() in a thread."""
     srv = socket.socket(family(addr), socket.SOCK_STREAM)
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind((addr, port))
     srv.listen(1024)
+    while True:
+        conn, _ = srv.accept()
+        threading.Thread(target=handle, args=(conn,), daemon=True).start()
 
+
+def serve(addr, port):
     def drain(conn):
         with conn:
             while conn.recv(65536):
                 pass
 
-    while True:
-        conn, _ = srv.accept()
-        threading.Thread(target=drain, args=(conn,), daemon=True).start()
+    accept_forever(addr, port, drain)
 
 
 # Not in Python's socket module; the value is the same on every Linux arch.
@@ -47,11 +51,6 @@ SO_MAX_PACING_RATE = getattr(socket, "SO_MAX_PACING_RATE", 47)
 
 
 def respond(addr, port, mbit=0):
-    srv = socket.socket(family(addr), socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind((addr, port))
-    srv.listen(64)
-
     def answer(conn):
         if mbit:
             conn.setsockopt(socket.SOL_SOCKET, SO_MAX_PACING_RATE,
@@ -67,9 +66,7 @@ def respond(addr, port, mbit=0):
             while left > 0:
                 left -= conn.send(b"r" * min(left, 65536))
 
-    while True:
-        conn, _ = srv.accept()
-        threading.Thread(target=answer, args=(conn,), daemon=True).start()
+    accept_forever(addr, port, answer)
 
 
 def exchange(addr, port, req, resp):
