@@ -183,12 +183,19 @@ int main(int argc, char **argv)
 	ret = daemon_reconcile(&d);
 	if (ret)
 		goto out;
-	/* Hooks an earlier run attached to and the configuration dropped. */
-	n = attach_remove_except(&d.pins, d.att, d.n_att);
-	if (n > 0)
-		log_notice("Detached %d attachments the configuration no "
-			   "longer lists",
-			   n);
+	/*
+	 * Hooks an earlier run attached to and the configuration dropped. Not
+	 * while `interfaces = auto` finds no default route (a restart during
+	 * a network change would stop counting), unless the maps they count
+	 * into are about to go (an upgrade of the layout).
+	 */
+	if (upgrading || !d.cfg.ifaces_auto || d.n_att > 0) {
+		n = attach_remove_except(&d.pins, d.att, d.n_att);
+		if (n > 0)
+			log_notice("Detached %d attachments the configuration "
+				   "no longer lists",
+				   n);
+	}
 	if (upgrading) {
 		struct migrate_result mr;
 		struct tcplog_clock clock;
