@@ -105,19 +105,27 @@ static void fold(struct tcplog_totals *t, const struct conn_rec *r, int reason)
 	t->reason[reason]++;
 }
 
+struct drain_ctx {
+	int old_fd, new_fd, totals_fd;
+	struct tcplog_totals *t;
+	const struct tcplog_clock *clock;
+	struct migrate_result *res;
+};
+
 /*
- * Moves the entry @ok (layout 1) out of @old_fd into @new_fd, or folds it
- * into @t. Returns 1 moved, 0 folded, -1 gone meanwhile.
+ * Moves the entry @ok (layout 1) out of the old map into the new one, or
+ * folds it into the totals, saved at once: the entry is gone from the old
+ * map, so a crash right after must not lose it.
  */
-static int move_entry(int old_fd, int new_fd, const struct v1_conn_key *ok,
-		      struct tcplog_totals *t, const struct tcplog_clock *clock)
+static void move_entry(const struct drain_ctx *c, const struct v1_conn_key *ok)
 {
+	char ifname[IF_NAMESIZE];
 	struct tcplog_conn_val val;
 	struct conn_rec r;
-	char ifname[IF_NAMESIZE];
+	__u32 zero = 0;
 
-	if (bpf_map_lookup_and_delete_elem(old_fd, ok, &val))
-		return -1;
+	if (bpf_map_lookup_and_delete_elem(c->old_fd, ok, &val))
+		return; /* gone meanwhile */
 	memset(&r.key, 0, sizeof(r.key));
 	memcpy(r.key.src_addr, ok->src_addr, 16);
 	memcpy(r.key.dst_addr, ok->dst_addr, 16);
@@ -128,14 +136,21 @@ static int move_entry(int old_fd, int new_fd, const struct v1_conn_key *ok,
 	r.key.family = ok->family;
 	/* The value's layout did not change. NOEXIST: never overwrite what
 	 * the new program counted. */
-	if (bpf_map_update_elem(new_fd, &r.key, &val, BPF_NOEXIST) == 0)
-		return 1;
+	if (bpf_map_update_elem(c->new_fd, &r.key, &val, BPF_NOEXIST) == 0) {
+		c->res->moved++;
+		return;
+	}
+	if (errno == EEXIST)
+		c->res->folded++;
+	else
+		c->res->refused++; /* the new map is full, say */
 	tcplog_conn_derive(&val, &r.c);
-	fold(t, &r, TCPLOG_REASON_UPGRADE);
+	fold(c->t, &r, TCPLOG_REASON_UPGRADE);
+	if (bpf_map_update_elem(c->totals_fd, &zero, c->t, BPF_ANY))
+		log_warn("Cannot save the expired totals: %s", strerror(errno));
 	if (!if_indextoname(ok->ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "%u", ok->ifindex);
-	connlog_record(&r, TCPLOG_REASON_UPGRADE, clock, ifname);
-	return 0;
+	connlog_record(&r, TCPLOG_REASON_UPGRADE, c->clock, ifname);
 }
 
 /*
@@ -143,49 +158,77 @@ static int move_entry(int old_fd, int new_fd, const struct v1_conn_key *ok,
  * past it (a walk restarted after every delete would rescan all buckets).
  * Returns the number of entries seen.
  */
-static long drain(int old_fd, int new_fd, struct tcplog_totals *t,
-		  const struct tcplog_clock *clock, struct migrate_result *res)
+static long drain(const struct drain_ctx *c)
 {
 	struct v1_conn_key prev, next;
 	bool have_prev = false;
 	long seen = 0;
-	int ret;
 
-	while (bpf_map_get_next_key(old_fd, have_prev ? &prev : NULL, &next) ==
-	       0) {
+	while (bpf_map_get_next_key(c->old_fd, have_prev ? &prev : NULL,
+				    &next) == 0) {
 		if (have_prev) {
-			ret = move_entry(old_fd, new_fd, &prev, t, clock);
+			move_entry(c, &prev);
 			seen++;
-			res->moved += ret == 1;
-			res->folded += ret == 0;
 		}
 		prev = next;
 		have_prev = true;
 	}
 	if (have_prev) {
-		ret = move_entry(old_fd, new_fd, &prev, t, clock);
+		move_entry(c, &prev);
 		seen++;
-		res->moved += ret == 1;
-		res->folded += ret == 0;
 	}
 	return seen;
+}
+
+/* Adds the old totals to @t, saves @t, then zeroes the old totals, so a
+ * restart before the old folder is gone does not add them twice. */
+static int carry_totals(const char *dir, int totals_fd, struct tcplog_totals *t)
+{
+	static const struct v1_totals none;
+	char path[400];
+	struct v1_totals ot;
+	__u32 zero = 0;
+	int fd, i, err = 0;
+
+	snprintf(path, sizeof(path), "%s/totals", dir);
+	fd = bpf_obj_get(path);
+	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &ot) == 0) {
+		t->entries += ot.entries;
+		t->bytes += ot.bytes;
+		t->ip_bytes += ot.ip_bytes;
+		t->packets += ot.packets;
+		t->segments += ot.segments;
+		for (i = 0; i < V1_REASONS; i++)
+			t->reason[i] += ot.reason[i];
+	}
+	if (bpf_map_update_elem(totals_fd, &zero, t, BPF_ANY))
+		err = -errno;
+	else if (fd >= 0)
+		bpf_map_update_elem(fd, &zero, &none, BPF_ANY);
+	if (fd >= 0)
+		close(fd);
+	return err;
 }
 
 int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
 		   const struct tcplog_clock *clock, struct migrate_result *res)
 {
-	char dir[300], path[600];
 	struct tcplog_totals t;
-	struct v1_totals ot;
+	struct drain_ctx c = { .new_fd = conns_fd,
+			       .totals_fd = totals_fd,
+			       .t = &t,
+			       .clock = clock,
+			       .res = res };
+	char dir[300], path[400];
 	__u32 zero = 0;
-	int old_fd, tot_fd, err = 0, i;
-	long n;
+	long n = 0;
+	int err, i;
 
 	memset(res, 0, sizeof(*res));
 	old_dir(p, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/conns", dir);
-	old_fd = bpf_obj_get(path);
-	if (old_fd < 0)
+	c.old_fd = bpf_obj_get(path);
+	if (c.old_fd < 0)
 		return 0;
 	if (bpf_map_lookup_elem(totals_fd, &zero, &t))
 		memset(&t, 0, sizeof(t));
@@ -197,37 +240,32 @@ int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
 	 * pass again a moment later.
 	 */
 	for (i = 0; i < 100; i++) {
-		n = drain(old_fd, conns_fd, &t, clock, res);
+		n = drain(&c);
 		if (n == 0 && i > 0)
 			break;
 		usleep(20 * 1000);
 	}
+	close(c.old_fd);
 
-	snprintf(path, sizeof(path), "%s/totals", dir);
-	tot_fd = bpf_obj_get(path);
-	if (tot_fd >= 0 && bpf_map_lookup_elem(tot_fd, &zero, &ot) == 0) {
-		t.entries += ot.entries;
-		t.bytes += ot.bytes;
-		t.ip_bytes += ot.ip_bytes;
-		t.packets += ot.packets;
-		t.segments += ot.segments;
-		for (i = 0; i < V1_REASONS; i++)
-			t.reason[i] += ot.reason[i];
-	}
-	if (bpf_map_update_elem(totals_fd, &zero, &t, BPF_ANY)) {
-		err = -errno;
+	err = carry_totals(dir, totals_fd, &t);
+	if (err)
 		log_err("Cannot write the expired totals: %s; keeping the pins "
 			"in %s",
-			strerror(errno), dir);
-	}
-	if (tot_fd >= 0)
-		close(tot_fd);
-	close(old_fd);
+			strerror(-err), dir);
 	log_notice("Upgraded from map layout " V1_LAYOUT ": %ld entries "
 		   "carried over, %ld folded into the expired totals (their "
-		   "connections were counted again during the swap), totals "
-		   "added",
-		   res->moved, res->folded);
+		   "connections were counted again during the swap), %ld "
+		   "folded because the new map refused them, totals added",
+		   res->moved, res->folded, res->refused);
+	if (n > 0) {
+		/* Something still counts into the old map: keep it for the
+		 * next start rather than drop what it counts. */
+		log_warn("Entries keep arriving in the old map %s; keeping "
+			 "it (a program of the old layout is still attached "
+			 "somewhere?)",
+			 path);
+		return 0;
+	}
 	if (!err)
 		pins_remove_dir(dir);
 	return err;

@@ -34,7 +34,8 @@ int migrate_pins(const struct pins *p);
 
 struct migrate_result {
 	long moved; /* entries carried over into the new map */
-	long folded; /* entries added to the expired totals instead */
+	long folded; /* counted again meanwhile: added to the totals */
+	long refused; /* the new map refused them: added to the totals */
 };
 
 /*

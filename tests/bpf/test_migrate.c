@@ -25,11 +25,11 @@
 static struct pins pins;
 static char v1_dir[300];
 
-static int map_in(const char *dir, const char *name, enum bpf_map_type type,
-		  __u32 ksize, __u32 vsize)
+static int map_sized(const char *dir, const char *name, enum bpf_map_type type,
+		     __u32 ksize, __u32 vsize, __u32 entries)
 {
 	char path[400];
-	int fd = bpf_map_create(type, NULL, ksize, vsize, 64, NULL);
+	int fd = bpf_map_create(type, NULL, ksize, vsize, entries, NULL);
 
 	TL_CHECK(fd >= 0, "map create: %s", strerror(errno));
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -37,6 +37,12 @@ static int map_in(const char *dir, const char *name, enum bpf_map_type type,
 		TL_CHECK(bpf_obj_pin(fd, path) == 0, "pin %s: %s", path,
 			 strerror(errno));
 	return fd;
+}
+
+static int map_in(const char *dir, const char *name, enum bpf_map_type type,
+		  __u32 ksize, __u32 vsize)
+{
+	return map_sized(dir, name, type, ksize, vsize, 64);
 }
 
 static void v1_key(struct v1_conn_key *k, int n)
@@ -206,11 +212,72 @@ static void test_migrate(void)
 	close(new_totals);
 }
 
+/*
+ * A new map too small for the old entries (max_connections lowered with
+ * the upgrade): what it refuses is folded into the totals, nothing lost.
+ */
+static void test_refused(void)
+{
+	int old_conns, new_conns, new_totals, i;
+	struct migrate_result res;
+	struct tcplog_clock clock = { 0 };
+	struct tcplog_totals t;
+	struct v1_conn_key ok;
+	__u64 bytes = 0, packets = 0;
+	__u32 zero = 0;
+
+	TL_CHECK(mkdir(v1_dir, 0700) == 0, "mkdir %s", v1_dir);
+	old_conns = map_in(v1_dir, "conns", BPF_MAP_TYPE_HASH,
+			   sizeof(struct v1_conn_key),
+			   sizeof(struct tcplog_conn_val));
+	new_conns = map_sized("", "", BPF_MAP_TYPE_HASH,
+			      sizeof(struct tcplog_conn_key),
+			      sizeof(struct tcplog_conn_val), 1);
+	new_totals = map_in("", "", BPF_MAP_TYPE_ARRAY, 4,
+			    sizeof(struct tcplog_totals));
+	for (i = 0; i < (int)NOLD; i++) {
+		v1_key(&ok, i);
+		TL_CHECK(bpf_map_update_elem(old_conns, &ok, &olds[i].raw, 0) ==
+				 0,
+			 "old entry %d", i);
+		bytes += olds[i].bytes;
+		packets += olds[i].packets;
+	}
+	TL_EQ_INT(migrate_counts(&pins, new_conns, new_totals, &clock, &res),
+		  0);
+	TL_EQ_INT(res.moved, 1);
+	TL_EQ_INT(res.folded, 0);
+	TL_EQ_INT(res.refused, 2);
+	/* One entry in the map, two in the totals: all the bytes. */
+	TL_CHECK(bpf_map_lookup_elem(new_totals, &zero, &t) == 0, "totals");
+	TL_EQ_U64(t.entries, 2);
+	TL_EQ_U64(t.reason[TCPLOG_REASON_UPGRADE], 2);
+	for (i = 0; i < (int)NOLD; i++) {
+		struct tcplog_conn_key nk;
+		struct tcplog_conn_val nv;
+		struct tcplog_conn_counts c;
+
+		v1_key(&ok, i);
+		v2_key_of(&nk, &ok);
+		if (bpf_map_lookup_elem(new_conns, &nk, &nv))
+			continue;
+		tcplog_conn_derive(&nv, &c);
+		TL_EQ_U64(t.bytes + c.bytes, bytes);
+		TL_EQ_U64(t.packets + c.packets, packets);
+	}
+	TL_CHECK(access(v1_dir, F_OK) != 0, "the old layout's folder is gone");
+	close(old_conns);
+	close(new_conns);
+	close(new_totals);
+}
+
 int main(void)
 {
 	static const struct tl_case cases[] = {
 		{ "layout 1 -> 2: carried over, folded, totals added",
 		  test_migrate },
+		{ "layout 1 -> 2 into a smaller map: refused entries folded",
+		  test_refused },
 	};
 	int ret;
 
