@@ -101,7 +101,7 @@ static void write_conn(struct jw *w, const struct conn_rec *r,
 		     k->family == TCPLOG_FAMILY_IPV6 ? "ipv6" : "ipv4");
 	jw_key(w, "vlan");
 	jw_array_begin(w);
-	for (i = 0; i < k->vlan_count && i < TCPLOG_MAX_VLAN_TAGS; i++)
+	for (i = 0; i < tcplog_key_vlans(k); i++)
 		jw_u64(w, k->vlan_id[i]);
 	jw_array_end(w);
 	jw_kv_string(w, "src_ip", src);

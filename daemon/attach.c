@@ -421,24 +421,26 @@ done:
 
 int attach_down(struct attachment *a, const struct pins *p)
 {
-	char path[400];
+	char path[400], next[400];
 	int err = 0, ret;
 
 	pin_name(path, sizeof(path), p, "tcx", a);
 	ret = tcx_detach(a, path);
 	if (ret)
 		err = ret;
+	/* Either pin marks our filter (tcnew: a start that stopped between
+	 * attaching and renaming). */
 	pin_name(path, sizeof(path), p, "tc", a);
-	if (access(path, F_OK) == 0) {
+	pin_name(next, sizeof(next), p, "tcnew", a);
+	if (access(path, F_OK) == 0 || access(next, F_OK) == 0) {
 		if (a->ifindex > 0) {
 			ret = tc_detach(a, p);
 			if (ret && ret != -ENOENT)
 				err = ret;
 		}
 		unlink(path);
+		unlink(next);
 	}
-	pin_name(path, sizeof(path), p, "tcnew", a);
-	unlink(path);
 	pin_name(path, sizeof(path), p, "qdisc", a);
 	tc_qdisc_release(a->ifindex, a->ifname, path);
 	if (err)
@@ -496,11 +498,18 @@ int attach_remove_except(const struct pins *p, const struct attachment *keep,
 	/* Filters and links first, qdiscs after (they must be empty). */
 	while ((de = readdir(d))) {
 		const char *s = de->d_name;
-		bool tcx = !strncmp(s, "tcx:", 4), tc = !strncmp(s, "tc:", 3);
+		bool tcx = !strncmp(s, "tcx:", 4), tc = !strncmp(s, "tc:", 3),
+		     tcnew = !strncmp(s, "tcnew:", 6);
 
-		if (!tcx && !tc)
+		if (!tcx && !tc && !tcnew)
 			continue;
-		s += tcx ? 4 : 3;
+		/* A tcnew pin alone marks a filter too; beside tc:, it is one. */
+		if (tcnew) {
+			snprintf(path, sizeof(path), "%s/tc:%s", p->att, s + 6);
+			if (access(path, F_OK) == 0)
+				continue;
+		}
+		s += tcx ? 4 : tcnew ? 6 : 3;
 		memset(&a, 0, sizeof(a));
 		if (!strncmp(s, "ingress:", 8)) {
 			a.direction = TCPLOG_DIR_INGRESS;

@@ -205,7 +205,8 @@ int main(int argc, char **argv)
 				     loader_totals_fd(&d.loader), &clock, &mr);
 		if (ret)
 			goto out;
-		pins_remove_other_layouts(&d.pins);
+		if (!mr.kept)
+			pins_remove_other_layouts(&d.pins);
 	}
 	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
 		d.watchdog_usec = 0;

@@ -264,6 +264,7 @@ int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
 			 "it (a program of the old layout is still attached "
 			 "somewhere?)",
 			 path);
+		res->kept = true;
 		return 0;
 	}
 	if (!err)

@@ -26,6 +26,8 @@
 #ifndef TCPLOG_MIGRATE_H
 #define TCPLOG_MIGRATE_H
 
+#include <stdbool.h>
+
 #include "format.h"
 #include "pins.h"
 
@@ -36,6 +38,7 @@ struct migrate_result {
 	long moved; /* entries carried over into the new map */
 	long folded; /* counted again meanwhile: added to the totals */
 	long refused; /* the new map refused them: added to the totals */
+	bool kept; /* entries kept arriving: the old layout stays pinned */
 };
 
 /*

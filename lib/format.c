@@ -56,7 +56,7 @@ int tcplog_format_vlan(const struct tcplog_conn_key *key, const char *sep,
 	if (size == 0)
 		return -ENOSPC;
 	buf[0] = '\0';
-	for (i = 0; i < key->vlan_count && i < TCPLOG_MAX_VLAN_TAGS; i++) {
+	for (i = 0; i < tcplog_key_vlans(key); i++) {
 		n = snprintf(buf + used, size - used, "%s%u", i ? sep : "",
 			     (unsigned int)key->vlan_id[i]);
 		if (n < 0 || (size_t)n >= size - used)
@@ -70,7 +70,7 @@ bool tcplog_key_has_vlan(const struct tcplog_conn_key *key, unsigned int vid)
 {
 	unsigned int i;
 
-	for (i = 0; i < key->vlan_count && i < TCPLOG_MAX_VLAN_TAGS; i++)
+	for (i = 0; i < tcplog_key_vlans(key); i++)
 		if (key->vlan_id[i] == vid)
 			return true;
 	return false;

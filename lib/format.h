@@ -37,6 +37,13 @@ const char *tcplog_tcp_flag_name(unsigned int flag);
 /* Longest VLAN list: "4095,4095". */
 #define TCPLOG_VLAN_STRLEN 16
 
+/* How many VLAN IDs the key holds (never more than it has room for). */
+static inline unsigned int tcplog_key_vlans(const struct tcplog_conn_key *key)
+{
+	return key->vlan_count < TCPLOG_MAX_VLAN_TAGS ? key->vlan_count :
+							TCPLOG_MAX_VLAN_TAGS;
+}
+
 /* The key's VLAN IDs, outermost first, joined by @sep ("" if untagged). */
 int tcplog_format_vlan(const struct tcplog_conn_key *key, const char *sep,
 		       char *buf, size_t size);

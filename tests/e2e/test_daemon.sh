@@ -342,6 +342,28 @@ test_tc_own_qdisc() {
 	true
 }
 
+# A start that stopped between replacing the filter's program and renaming
+# its pin leaves only tcnew:DIR:IF: the next start still knows the filter
+# as ours (with the unit's capabilities), and --detach removes it.
+test_tc_interrupted_attach() {
+	in_b tc qdisc del dev vB clsact 2>/dev/null
+	write_conf "attach_mode=tc"
+	start_daemon || return
+	stop_daemon TERM
+	local att
+	att=$(pin_layout)/att
+	mv "$att/tc:ingress:vB" "$att/tcnew:ingress:vB"
+	start_daemon || return
+	grep -q 'Adopted and updated ingress' "$DLOG" ||
+		fail "the filter marked by tcnew: was not adopted"
+	stop_daemon TERM
+	mv "$att/tc:ingress:vB" "$att/tcnew:ingress:vB"
+	nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >>"$DLOG" 2>&1
+	expect_eq "filters left" "$(in_b tc filter show dev vB ingress | grep -c direct-action)" 0
+	in_b tc qdisc show dev vB | grep -q clsact && fail "our clsact qdisc was left behind"
+	true
+}
+
 # 5. The interface is deleted and recreated while the daemon runs.
 test_iface_recreate() {
 	write_conf
@@ -548,7 +570,7 @@ DEFAULT_TESTS=(
 	test_restart_under_load test_upgrade_tcx test_upgrade_tc
 	test_incompatible_maps test_mode_switch test_first_on_hook_tcx
 	test_first_on_hook_tc test_foreign_tcx test_foreign_tc
-	test_tc_own_qdisc test_iface_recreate test_reload
+	test_tc_own_qdisc test_tc_interrupted_attach test_iface_recreate test_reload
 	test_keep_attached_no test_second_instance test_notify
 	test_auto_interfaces test_bpffs_mount test_missing_caps
 )
