@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "empty.skel.h"
-#include "maputil.h"
+#include "maps.h"
 #include "pktbuild.h"
 #include "seed.skel.h"
 #include "tcplogger.h"
@@ -137,12 +137,13 @@ static int new_flows(int prog_fd, int empty_fd, int map_fd, int n,
 {
 	double sum_prog = 0, sum_empty = 0, ns = 0;
 	struct pkt p;
+	struct maps m;
 	char src[32];
 	int i, err;
 
-	err = tcplog_map_clear(map_fd, sizeof(struct tcplog_conn_key));
-	if (err < 0)
-		return err;
+	maps_init(&m, map_fd, -1, -1, 0);
+	if (maps_clear(&m) < 0)
+		return -errno;
 	for (i = 0; i < n; i++) {
 		snprintf(src, sizeof(src), "198.18.%d.%d", 1 + i / 50000,
 			 1 + (i / 250) % 200);

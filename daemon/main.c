@@ -87,11 +87,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{}
 	};
-	static struct daemon d = {
-		.netlink_fd = -1,
-		.server = { .listen_fd = -1, .timer_fd = -1 },
-		.scan_entries = -1,
-	};
+	static struct daemon d;
+	const char *config_path = TCPLOG_DEFAULT_CONFIG;
 	bool check_only = false, detach = false, verbose = false;
 	char err[600], status[1024];
 	int opt, ret, n, upgrading;
@@ -100,11 +97,10 @@ int main(int argc, char **argv)
 
 	daemon_signal_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	d.config_path = TCPLOG_DEFAULT_CONFIG;
 	while ((opt = getopt_long(argc, argv, "c:vh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
-			d.config_path = optarg;
+			config_path = optarg;
 			break;
 		case OPT_CHECK:
 			check_only = true;
@@ -135,17 +131,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_init(verbose ? LOG_DEBUG : LOG_INFO);
+	daemon_init(&d, config_path);
 
 	/*
 	 * Everything about the configuration before touching the kernel.
 	 * Detaching needs no interface to exist (it may be gone already).
 	 */
-	if (config_load(d.config_path, &d.cfg, !detach, err, sizeof(err))) {
+	if (config_load(config_path, &d.cfg, !detach, err, sizeof(err))) {
 		log_err("%s", err);
 		return 1;
 	}
 	if (check_only) {
-		printf("%s: configuration OK\n", d.config_path);
+		printf("%s: configuration OK\n", config_path);
 		return 0;
 	}
 	if (check_capabilities())
@@ -159,7 +156,7 @@ int main(int argc, char **argv)
 		pins_remove_layout(&d.pins);
 		log_notice("Detached %d attachments and removed the pins in %s",
 			   ret < 0 ? 0 : ret, d.cfg.pin_path);
-		pins_close(&d.pins);
+		daemon_close(&d);
 		return ret < 0 ? 1 : 0;
 	}
 	/* An upgrade from an older map layout (migrate.h), or a clean slate. */
@@ -168,6 +165,8 @@ int main(int argc, char **argv)
 		pins_remove_other_layouts(&d.pins);
 
 	ret = loader_load(&d.loader, &d.cfg, &d.pins);
+	if (!ret)
+		ret = daemon_wire(&d);
 	if (ret)
 		goto out;
 	/* The socket is live before READY=1. */
@@ -189,8 +188,8 @@ int main(int argc, char **argv)
 	 * a network change would stop counting), unless the maps they count
 	 * into are about to go (an upgrade of the layout).
 	 */
-	if (upgrading || !d.cfg.ifaces_auto || d.n_att > 0) {
-		n = attach_remove_except(&d.pins, d.att, d.n_att);
+	if (upgrading || !d.cfg.ifaces_auto || d.hooks.n > 0) {
+		n = attach_remove_except(&d.pins, d.hooks.att, d.hooks.n);
 		if (n > 0)
 			log_notice("Detached %d attachments the configuration "
 				   "no longer lists",
@@ -207,9 +206,9 @@ int main(int argc, char **argv)
 			goto out;
 		if (!mr.kept)
 			pins_remove_other_layouts(&d.pins);
+		/* The upgrade added to the pinned totals. */
+		maps_totals_load(&d.maps);
 	}
-	if (sd_watchdog_enabled(0, &d.watchdog_usec) <= 0)
-		d.watchdog_usec = 0;
 
 	daemon_status(&d, status, sizeof(status));
 	log_notice("Started: %s", status);
@@ -228,12 +227,6 @@ int main(int argc, char **argv)
 			   "(keep_attached = yes)");
 	}
 out:
-	if (d.expiry_fd >= 0)
-		close(d.expiry_fd);
-	server_close(&d.server);
-	if (d.netlink_fd >= 0)
-		close(d.netlink_fd);
-	loader_close(&d.loader);
-	pins_close(&d.pins);
+	daemon_close(&d);
 	return ret ? 1 : 0;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* format.c - addresses, TCP flag names and timestamps as text. */
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -131,6 +132,18 @@ int tcplog_clock_init(struct tcplog_clock *clock)
 	return 0;
 }
 
+void tcplog_clock_refresh(struct tcplog_clock *clock)
+{
+	struct tcplog_clock now;
+	int64_t diff;
+
+	if (tcplog_clock_init(&now))
+		return;
+	diff = now.real_minus_boot_ns - clock->real_minus_boot_ns;
+	if (!clock->real_minus_boot_ns || diff > 100000 || diff < -100000)
+		*clock = now;
+}
+
 int64_t tcplog_boot_to_unix_ns(const struct tcplog_clock *clock, __u64 boot_ns)
 {
 	return (int64_t)boot_ns + clock->real_minus_boot_ns;
@@ -159,4 +172,20 @@ int tcplog_format_rfc3339(int64_t unix_ns, char *buf, size_t size)
 	if (n < 0 || (size_t)n >= size)
 		return -ENOSPC;
 	return 0;
+}
+
+const char *ifname_of(struct ifname_cache *cache, uint32_t ifindex)
+{
+	int i;
+
+	for (i = 0; i < cache->n; i++)
+		if (cache->e[i].ifindex == ifindex)
+			return cache->e[i].name;
+	if (cache->n == (int)(sizeof(cache->e) / sizeof(cache->e[0])))
+		cache->n = 0; /* more interfaces than slots: start over */
+	i = cache->n++;
+	cache->e[i].ifindex = ifindex;
+	if (!if_indextoname(ifindex, cache->e[i].name))
+		cache->e[i].name[0] = '\0'; /* gone since: no name */
+	return cache->e[i].name;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <net/if.h>
 #include <linux/types.h>
 
 #include "tcplogger.h"
@@ -65,6 +66,13 @@ struct tcplog_clock {
 };
 
 int tcplog_clock_init(struct tcplog_clock *clock);
+/*
+ * Refreshes a clock kept for long. Each measurement of the offset differs
+ * by a few hundred nanoseconds, and one timestamp must print the same in
+ * every dump: the offset changes only when the wall clock really moved
+ * (set by hand or by NTP) by more than 100 us.
+ */
+void tcplog_clock_refresh(struct tcplog_clock *clock);
 /* @id's time now in nanoseconds (CLOCK_MONOTONIC, CLOCK_BOOTTIME...). */
 uint64_t tcplog_now_ns(clockid_t id);
 int64_t tcplog_boot_to_unix_ns(const struct tcplog_clock *clock, __u64 boot_ns);
@@ -74,5 +82,16 @@ int64_t tcplog_boot_to_unix_ns(const struct tcplog_clock *clock, __u64 boot_ns);
  * nanoseconds since the Unix epoch. Returns 0, -ERANGE or -ENOSPC.
  */
 int tcplog_format_rfc3339(int64_t unix_ns, char *buf, size_t size);
+
+/* Interface names by index, looked up once per snapshot or scan. */
+struct ifname_cache {
+	int n;
+	struct {
+		uint32_t ifindex;
+		char name[IF_NAMESIZE];
+	} e[64];
+};
+
+const char *ifname_of(struct ifname_cache *cache, uint32_t ifindex);
 
 #endif /* TCPLOG_FORMAT_H */

@@ -211,3 +211,16 @@ void jw_kv_bool(struct jw *w, const char *key, bool v)
 	jw_key(w, key);
 	jw_bool(w, v);
 }
+
+void jw_error_line(struct jw *w, const char *code, const char *msg)
+{
+	jw_object_begin(w);
+	jw_kv_bool(w, "ok", false);
+	jw_key(w, "error");
+	jw_object_begin(w);
+	jw_kv_string(w, "code", code);
+	jw_kv_string(w, "message", msg);
+	jw_object_end(w);
+	jw_object_end(w);
+	jw_newline(w);
+}

@@ -43,4 +43,11 @@ void jw_kv_string(struct jw *w, const char *key, const char *s);
 void jw_kv_u64(struct jw *w, const char *key, uint64_t v);
 void jw_kv_bool(struct jw *w, const char *key, bool v);
 
+/*
+ * One error response line of the API contract (docs/API.md):
+ * {"ok":false,"error":{"code":CODE,"message":MSG}}. The daemon answers
+ * refused requests with it, and tcplogctl --json its own failures.
+ */
+void jw_error_line(struct jw *w, const char *code, const char *msg);
+
 #endif /* TCPLOG_JSONW_H */

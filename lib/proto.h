@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <net/if.h>
+#include <sys/types.h>
 
 #define API_VERSION 1
 /* A request line longer than this (newline excluded) is too_large. */
@@ -63,6 +64,15 @@ struct api_request {
 };
 
 #define API_ERR_MSG_SIZE 256
+
+/* Who asks: the peer's credentials (SO_PEERCRED) and the server's counts
+ * at the time, which `stats` reports. */
+struct api_peer {
+	uid_t uid; /* (uid_t)-1 if unknown: never privileged */
+	pid_t pid;
+	uint64_t clients; /* connected now */
+	uint64_t requests; /* answered since the start, this one included */
+};
 
 /*
  * Parses one request line (@len bytes, without the newline; it may hold

@@ -23,7 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include "conn.h"
-#include "maputil.h"
+#include "maps.h"
 #include "pktbuild.h"
 #include "tcplogger.h"
 #include "tcplogger.skel.h"
@@ -74,12 +74,13 @@ static int conns_fd(void)
 
 static void reset_maps(void)
 {
-	struct tcplog_conn_key key;
 	struct tcplog_percpu *zero = calloc((size_t)ncpus, sizeof(*zero));
 	__u32 k0 = 0;
 	int fd = conns_fd();
+	struct maps m;
 
-	TL_CHECK(tcplog_map_clear(fd, sizeof(key)) >= 0, "clearing the map");
+	maps_init(&m, fd, -1, -1, 0);
+	TL_CHECK(maps_clear(&m) >= 0, "clearing the map");
 	bpf_map_update_elem(bpf_map__fd(cur->skel->maps.tcplog_percpu), &k0,
 			    zero, BPF_ANY);
 	free(zero);
@@ -1178,10 +1179,16 @@ static void case_parallel_insert(void)
 	}
 	check_stats(TCPLOG_STAT_COUNTED, 2 * INS_CONNS);
 	TL_EQ_INT(count_entries(), INS_CONNS);
-	/* The batched count (lib/maputil.c) agrees with a key-by-key walk. */
-	TL_EQ_INT(tcplog_map_count(conns_fd(), sizeof(key),
-				   sizeof(struct tcplog_conn_val)),
-		  INS_CONNS);
+	/* The map owner's walk (daemon/maps/maps.c) agrees with a key-by-key
+	 * walk. */
+	{
+		struct maps m;
+		uint64_t entries = 0;
+
+		maps_init(&m, conns_fd(), -1, -1, 0);
+		TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
+		TL_EQ_INT(entries, INS_CONNS);
+	}
 	w.bytes = 2 * pkts[0].len;
 	w.ip_bytes = 2 * (pkts[0].len - 14);
 	for (i = 0; i < INS_CONNS; i++) {

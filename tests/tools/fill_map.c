@@ -15,7 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "maputil.h"
+#include "maps.h"
 #include "tcplogger.h"
 
 #define BATCH 8192
@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 	struct tcplog_conn_key *keys;
 	struct tcplog_conn_val *vals;
 	struct timespec ts;
+	struct maps m;
 	char path[512];
 	long n, done = 0;
 	int fd, ifindex;
@@ -42,7 +43,11 @@ int main(int argc, char **argv)
 		perror(path);
 		return 1;
 	}
-	tcplog_map_clear(fd, sizeof(*keys));
+	maps_init(&m, fd, -1, -1, 0);
+	if (maps_clear(&m) < 0) {
+		perror("clearing the map");
+		return 1;
+	}
 	keys = calloc(BATCH, sizeof(*keys));
 	vals = calloc(BATCH, sizeof(*vals));
 	clock_gettime(CLOCK_BOOTTIME, &ts);

@@ -8,7 +8,7 @@
 #define TCPLOG_CONNLOG_H
 
 #include "format.h"
-#include "snapshot.h"
+#include "maps.h"
 
 const char *tcplog_reason_name(int reason);
 

@@ -34,6 +34,13 @@ struct attachment {
 	bool waiting; /* the interface is missing; logged once */
 };
 
+/* Every hook the configuration asks for, attached or not. */
+#define ATT_MAX (2 * TCPLOG_MAX_IFACES)
+struct att_set {
+	struct attachment att[ATT_MAX];
+	int n;
+};
+
 const char *att_mode_name(enum att_mode mode);
 const char *att_dir_name(int direction);
 

@@ -8,7 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "loader.h"
-#include "maputil.h"
+#include "maps.h"
 #include "log.h"
 #include "tcplogger.h"
 #include "tcplogger.skel.h"
@@ -48,8 +48,7 @@ static int adopt_map(struct bpf_map *map, const char *path)
 		why = "capacity (max_connections) differs";
 	if (why) {
 		long n = info.type == BPF_MAP_TYPE_HASH ?
-				 tcplog_map_count(fd, info.key_size,
-						  info.value_size) :
+				 maps_count_foreign(fd, info.key_size) :
 				 -1;
 
 		if (n >= 0)

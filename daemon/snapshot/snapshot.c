@@ -1,140 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-/* snapshot.c - batched map walks, filters and sorted selections. */
+/* snapshot.c - one consistent pass over the map: filters, sorts, limits. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
-#include <bpf/bpf.h>
 
 #include "format.h"
 #include "snapshot.h"
-#include "tcplog_config.h"
-
-#define WALK_CHUNK 4096
-
-int map_walk_init(struct map_walk *mw, int fd)
-{
-	memset(mw, 0, sizeof(*mw));
-	mw->fd = fd;
-	mw->batched = HAVE_BPF_MAP_LOOKUP_BATCH;
-	mw->chunk = WALK_CHUNK;
-	mw->keys = calloc(mw->chunk, sizeof(*mw->keys));
-	mw->vals = calloc(mw->chunk, sizeof(*mw->vals));
-	return mw->keys && mw->vals ? 0 : -ENOMEM;
-}
-
-void map_walk_free(struct map_walk *mw)
-{
-	free(mw->keys);
-	free(mw->vals);
-	mw->keys = NULL;
-	mw->vals = NULL;
-}
-
-/* Refills the batch; false when the map has no more entries. */
-static bool refill(struct map_walk *mw)
-{
-	uint32_t count;
-	int err;
-
-	mw->n = mw->i = 0;
-	while (mw->batched && !mw->done) {
-		count = mw->chunk;
-#if HAVE_BPF_MAP_LOOKUP_BATCH
-		err = bpf_map_lookup_batch(mw->fd,
-					   mw->started ? &mw->token : NULL,
-					   &mw->token, mw->keys, mw->vals,
-					   &count, NULL);
-#else
-		err = -1;
-		errno = EOPNOTSUPP;
-#endif
-		if (err && errno == ENOSPC && count == 0) {
-			/* A bucket larger than the chunk: grow and retry. */
-			void *k = realloc(mw->keys,
-					  mw->chunk * 4 * sizeof(*mw->keys));
-			void *v =
-				k ? realloc(mw->vals,
-					    mw->chunk * 4 * sizeof(*mw->vals)) :
-				    NULL;
-
-			if (k)
-				mw->keys = k;
-			if (!v) {
-				mw->err = -ENOMEM;
-				mw->done = true;
-				return false;
-			}
-			mw->vals = v;
-			mw->chunk *= 4;
-			continue;
-		}
-		if (err && !mw->started &&
-		    (errno == EINVAL || errno == EOPNOTSUPP ||
-		     errno == ENOTSUP)) {
-			/* No batch operations here: walk key by key. */
-			mw->batched = false;
-			break;
-		}
-		mw->started = true;
-		if (err) {
-			/* ENOENT: the last batch; its entries still count. */
-			if (errno != ENOENT)
-				mw->err = -errno;
-			mw->done = true;
-		}
-		mw->n = count;
-		if (count)
-			return true;
-	}
-	if (mw->batched || mw->done)
-		return false;
-	/* Key by key, keeping the previous key as the cursor. */
-	while (mw->n < mw->chunk) {
-		struct tcplog_conn_key next;
-
-		if (bpf_map_get_next_key(mw->fd, mw->started ? &mw->prev : NULL,
-					 &next)) {
-			if (errno != ENOENT)
-				mw->err = -errno;
-			mw->done = true;
-			break;
-		}
-		mw->started = true;
-		mw->prev = next;
-		/* Deleted between the two calls: skip it. */
-		if (bpf_map_lookup_elem(mw->fd, &next, &mw->vals[mw->n]))
-			continue;
-		mw->keys[mw->n++] = next;
-	}
-	return mw->n > 0;
-}
-
-bool map_walk_next(struct map_walk *mw, struct conn_rec *out)
-{
-	if (mw->i >= mw->n && !refill(mw))
-		return false;
-	out->key = mw->keys[mw->i];
-	tcplog_conn_derive(&mw->vals[mw->i], &out->c);
-	mw->i++;
-	return true;
-}
-
-const char *ifname_of(struct ifname_cache *cache, uint32_t ifindex)
-{
-	int i;
-
-	for (i = 0; i < cache->n; i++)
-		if (cache->e[i].ifindex == ifindex)
-			return cache->e[i].name;
-	if (cache->n == (int)(sizeof(cache->e) / sizeof(cache->e[0])))
-		cache->n = 0; /* more interfaces than slots: start over */
-	i = cache->n++;
-	cache->e[i].ifindex = ifindex;
-	if (!if_indextoname(ifindex, cache->e[i].name))
-		cache->e[i].name[0] = '\0'; /* gone since: no name */
-	return cache->e[i].name;
-}
 
 bool rec_matches(const struct conn_rec *r, const struct api_request *req,
 		 struct ifname_cache *cache)
@@ -262,4 +134,82 @@ void sorted_free(struct sorted_set *s)
 {
 	free(s->recs);
 	memset(s, 0, sizeof(*s));
+}
+
+/* ---- the pass ------------------------------------------------------------- */
+
+int snapshot_begin(struct snapshot *s, const struct maps *m,
+		   const struct api_request *req)
+{
+	int err;
+
+	memset(s, 0, sizeof(*s));
+	s->req = *req;
+	s->collecting = req->sort != API_SORT_NONE;
+	s->sorted.sort = req->sort;
+	s->sorted.limit = req->limit;
+	err = maps_walk_begin(m, &s->walk);
+	if (err)
+		s->collecting = false;
+	return err;
+}
+
+/* Reads one entry into the counts; false at the end of the map. */
+static bool read_one(struct snapshot *s, struct conn_rec *r)
+{
+	if (!maps_walk_next(&s->walk, r)) {
+		if (!s->err)
+			s->err = s->walk.err;
+		return false;
+	}
+	s->entries++;
+	s->closed += tcplog_conn_is_closed(r->c.tcp_flags);
+	return true;
+}
+
+int snapshot_next(struct snapshot *s, struct conn_rec *out)
+{
+	unsigned int n;
+
+	if (s->collecting) {
+		for (n = 0; n < SNAPSHOT_STEP; n++) {
+			if (!read_one(s, out)) {
+				sorted_finish(&s->sorted);
+				s->collecting = false;
+				return -EAGAIN;
+			}
+			if (rec_matches(out, &s->req, &s->ifnames) &&
+			    sorted_add(&s->sorted, out)) {
+				/* Out of memory: end here and say so. */
+				s->err = -ENOMEM;
+				sorted_finish(&s->sorted);
+				s->collecting = false;
+				return -EAGAIN;
+			}
+		}
+		return -EAGAIN;
+	}
+	if (s->req.sort != API_SORT_NONE) {
+		if (s->emit_pos >= s->sorted.n)
+			return 0;
+		*out = s->sorted.recs[s->emit_pos++];
+		return 1;
+	}
+	for (n = 0; n < SNAPSHOT_STEP; n++) {
+		if (!read_one(s, out))
+			return 0;
+		/* Past the limit the walk goes on, for the counts. */
+		if ((!s->req.limit || s->written < s->req.limit) &&
+		    rec_matches(out, &s->req, &s->ifnames)) {
+			s->written++;
+			return 1;
+		}
+	}
+	return -EAGAIN;
+}
+
+void snapshot_end(struct snapshot *s)
+{
+	maps_walk_end(&s->walk);
+	sorted_free(&s->sorted);
 }

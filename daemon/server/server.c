@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* server.c - the API socket and its clients. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "format.h"
+#include "log.h"
+#include "server.h"
+
+/* A dump is produced in steps while the client's output is below this. */
+#define OUT_LOW_WATER (256 * 1024)
+/* After too_large, the rest of that line is read and dropped, up to this;
+ * a client that keeps sending without a newline is then disconnected. */
+#define DISCARD_MAX (64ull << 20)
+
+struct client {
+	struct server *server;
+	int fd;
+	sd_event_source *io, *timer;
+	uid_t uid;
+	pid_t pid;
+	char in[API_MAX_REQUEST + 1];
+	size_t in_len;
+	struct jw out;
+	size_t out_sent;
+	void *stream; /* a response being produced (a dump) */
+	uint64_t last_progress_ms;
+	bool eof; /* the client shut its side: answer what it sent, close */
+	uint64_t discarding; /* bytes of a too_large line dropped so far */
+	uint32_t io_events; /* what the I/O source waits for */
+};
+
+static uint64_t now_ms(void)
+{
+	return tcplog_now_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+/* ---- the listening socket --------------------------------------------------- */
+
+static int mkdir_parent(const char *path)
+{
+	char dir[108], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	/* Group members must reach the socket: the folder is 0755. */
+	if (mkdir(dir, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Removes a socket file nobody listens on; refuses a live one. */
+static int clear_stale(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st))
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_err("%s exists and is not a socket; not touching it", path);
+		return -EEXIST;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ret = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (ret == 0) {
+		log_err("Another daemon answers on %s", path);
+		return -EADDRINUSE;
+	}
+	return unlink(path) ? -errno : 0;
+}
+
+void server_init(struct server *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->listen_fd = -1;
+	s->idle_ms = SERVER_IDLE_MS;
+}
+
+int server_open(struct server *s, const struct config *cfg)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct group *gr;
+	mode_t old;
+	int n, fd, err;
+
+	snprintf(s->path, sizeof(s->path), "%s", cfg->socket_path);
+
+	n = sd_listen_fds(1);
+	if (n > 1) {
+		log_err("systemd passed %d sockets; expected one", n);
+		return -EINVAL;
+	}
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			log_err("The socket from systemd is not a listening "
+				"Unix stream socket");
+			return -EINVAL;
+		}
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC))
+			return -errno;
+		s->listen_fd = fd;
+		s->from_systemd = true;
+		log_info("Listening on the socket passed by systemd");
+		return 0;
+	}
+
+	err = mkdir_parent(s->path);
+	if (!err)
+		err = clear_stale(s->path);
+	if (err) {
+		log_err("Cannot prepare %s: %s", s->path, strerror(-err));
+		return err;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", s->path);
+	/* Created 0660 from the start: no moment with a wider mode. */
+	old = umask(0117);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	umask(old);
+	if (!err && listen(fd, 64))
+		err = -errno;
+	if (err) {
+		log_err("Cannot listen on %s: %s", s->path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	gr = getgrnam(cfg->socket_group);
+	if (!gr)
+		log_warn("No group '%s': only root can use %s",
+			 cfg->socket_group, s->path);
+	else if (chown(s->path, (uid_t)-1, gr->gr_gid))
+		log_warn("Cannot give %s to group %s: %s; its members cannot "
+			 "read it%s",
+			 s->path, cfg->socket_group, strerror(errno),
+			 errno == EPERM ? " (the daemon must be in that group: "
+					  "SupplementaryGroups= of its unit, "
+					  "see systemctl edit tcploggerd)" :
+					  "");
+	s->listen_fd = fd;
+	log_info("Listening on %s (mode 0660, group %s)", s->path,
+		 cfg->socket_group);
+	return 0;
+}
+
+static void client_free(struct client *c)
+{
+	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->timer);
+	close(c->fd);
+	jw_free(&c->out);
+	if (c->stream)
+		c->server->handler.end(c->stream);
+	free(c);
+}
+
+static void client_remove(struct client *c, const char *why)
+{
+	struct server *s = c->server;
+	int i;
+
+	log_debug("Client pid %d uid %u: closing (%s)", (int)c->pid,
+		  (unsigned)c->uid, why);
+	for (i = 0; i < s->n_clients; i++)
+		if (s->clients[i] == c) {
+			s->clients[i] = s->clients[--s->n_clients];
+			break;
+		}
+	/* sd-event frees a source disabled in its own callback safely. */
+	client_free(c);
+}
+
+void server_close(struct server *s)
+{
+	while (s->n_clients > 0)
+		client_remove(s->clients[0], "shutting down");
+	s->listen_src = sd_event_source_disable_unref(s->listen_src);
+	if (s->listen_fd >= 0) {
+		close(s->listen_fd);
+		if (!s->from_systemd)
+			unlink(s->path);
+	}
+	s->listen_fd = -1;
+}
+
+/* ---- answering ------------------------------------------------------------------ */
+
+/* Answers one request line. */
+static void handle_line(struct client *c, const char *line, size_t len)
+{
+	struct server *s = c->server;
+	struct api_peer peer = {
+		.uid = c->uid,
+		.pid = c->pid,
+		.clients = (uint64_t)s->n_clients,
+		.requests = ++s->requests,
+	};
+
+	c->stream = s->handler.answer(s->handler.ctx, line, len, &peer,
+				      &c->out);
+}
+
+/* Starts answering the buffered requests, one at a time. */
+static void process_input(struct client *c)
+{
+	char *nl;
+	size_t len;
+
+	while (!c->stream && c->out.len == c->out_sent) {
+		nl = memchr(c->in, '\n', c->in_len);
+		if (!nl) {
+			if (c->in_len > API_MAX_REQUEST) {
+				jw_error_line(&c->out, API_ERR_TOO_LARGE,
+					     "request line longer than 65536 "
+					     "bytes");
+				/* Drop the rest of the line, then go on. */
+				c->discarding = c->in_len;
+				c->in_len = 0;
+			}
+			return;
+		}
+		len = (size_t)(nl - c->in);
+		/* An empty line (keep-alive, a stray newline) is ignored. */
+		if (len && !(len == 1 && c->in[0] == '\r'))
+			handle_line(c, c->in, len);
+		memmove(c->in, nl + 1, c->in_len - len - 1);
+		c->in_len -= len + 1;
+	}
+}
+
+/*
+ * Sends what is pending; produces more of a streamed response as the
+ * client reads. 0: all sent, 1: more to send later, or a negative errno.
+ */
+static int flush_out(struct client *c)
+{
+	const struct server_handler *h = &c->server->handler;
+	ssize_t n;
+
+	for (;;) {
+		if (c->stream && c->out.len - c->out_sent < OUT_LOW_WATER) {
+			if (c->out_sent) {
+				jw_consume(&c->out, c->out_sent);
+				c->out_sent = 0;
+			}
+			if (h->step(h->ctx, c->stream, &c->out,
+				    OUT_LOW_WATER * 2)) {
+				h->end(c->stream);
+				c->stream = NULL;
+			}
+		}
+		if (c->out.failed)
+			return -ENOMEM;
+		if (c->out.len == c->out_sent) {
+			if (c->stream)
+				return 1; /* still producing: go on */
+			c->out.len = c->out_sent = 0;
+			return 0;
+		}
+		n = send(c->fd, c->out.buf + c->out_sent,
+			 c->out.len - c->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				return 1;
+			return -errno;
+		}
+		c->out_sent += (size_t)n;
+		c->last_progress_ms = now_ms();
+	}
+}
+
+/* Reads what the client sent; false if it was removed. */
+static bool read_input(struct client *c)
+{
+	ssize_t n;
+	char *nl;
+
+	/* Read only while no request is being answered: a client cannot
+	 * queue unbounded work. The line buffer is bounded. */
+	while (!c->eof && c->in_len <= API_MAX_REQUEST) {
+		n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
+			 MSG_DONTWAIT);
+		if (n == 0) {
+			c->eof = true;
+			break;
+		}
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_remove(c, strerror(errno));
+			return false;
+		}
+		c->last_progress_ms = now_ms();
+		if (c->discarding) {
+			nl = memchr(c->in, '\n', (size_t)n);
+			c->discarding += (size_t)n;
+			if (!nl) {
+				if (c->discarding > DISCARD_MAX) {
+					client_remove(c, "endless line");
+					return false;
+				}
+				continue;
+			}
+			/* The line ended: keep what follows it. */
+			c->discarding = 0;
+			c->in_len = (size_t)n - (size_t)(nl + 1 - c->in);
+			memmove(c->in, nl + 1, c->in_len);
+			continue;
+		}
+		c->in_len += (size_t)n;
+		if (memchr(c->in, '\n', c->in_len))
+			break;
+	}
+	return true;
+}
+
+static int set_io_events(struct client *c, uint32_t events)
+{
+	int err;
+
+	if (c->io_events == events)
+		return 0;
+	err = sd_event_source_set_io_events(c->io, events);
+	if (!err)
+		c->io_events = events;
+	return err;
+}
+
+static int on_client_io(sd_event_source *src, int fd, uint32_t events,
+			void *userdata)
+{
+	struct client *c = userdata;
+	int ret;
+
+	(void)src;
+	(void)fd;
+	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !read_input(c))
+		return 0;
+	if (events & EPOLLERR) {
+		client_remove(c, "socket error");
+		return 0;
+	}
+	do {
+		/* Answered: the next buffered request. */
+		process_input(c);
+		ret = flush_out(c);
+	} while (ret == 0 && memchr(c->in, '\n', c->in_len));
+	if (ret < 0) {
+		client_remove(c, ret == -ENOMEM ? "out of memory" :
+						  "disconnected mid-response");
+		return 0;
+	}
+	if (ret == 0 && c->eof) {
+		/* Everything the client sent is answered. */
+		client_remove(c, "closed by the client");
+		return 0;
+	}
+	/*
+	 * A full input buffer with a request in progress: stop reading
+	 * until the answer is out (EPOLLIN would spin otherwise).
+	 */
+	if (c->in_len > API_MAX_REQUEST && (c->stream || ret > 0))
+		ret = set_io_events(c, EPOLLOUT);
+	else
+		ret = set_io_events(c, EPOLLIN | EPOLLRDHUP |
+					       (ret > 0 ? EPOLLOUT : 0));
+	if (ret < 0)
+		client_remove(c, "cannot wait for the socket");
+	return 0;
+}
+
+/* A client that made no progress for idle_ms goes. */
+static int on_client_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct client *c = userdata;
+	uint64_t now = now_ms(), idle = now - c->last_progress_ms;
+
+	(void)usec;
+	if (idle < c->server->idle_ms) {
+		/* It moved since the timer was set: wait for the rest. */
+		sd_event_source_set_time_relative(
+			src, (c->server->idle_ms - idle) * 1000);
+		return sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	}
+	client_remove(c, c->out.len > c->out_sent ?
+				 "not reading its answer in time" :
+				 "idle too long");
+	return 0;
+}
+
+/* The longest-idle client goes, so that idle connections can never lock
+ * out a health check. */
+static void make_room(struct server *s)
+{
+	struct client *idlest = s->clients[0];
+	int i;
+
+	for (i = 1; i < s->n_clients; i++)
+		if (s->clients[i]->last_progress_ms < idlest->last_progress_ms)
+			idlest = s->clients[i];
+	s->evicted++;
+	if (!s->evict_logged_ms || now_ms() - s->evict_logged_ms >= 10000) {
+		/* At most one line per 10 s: a flood of connections cannot
+		 * flood the journal. */
+		log_info("Too many clients (%d): dropped the longest-idle "
+			 "one, %llu times so far",
+			 SERVER_MAX_CLIENTS, (unsigned long long)s->evicted);
+		s->evict_logged_ms = now_ms();
+	}
+	client_remove(idlest, "making room");
+}
+
+int server_add_client(struct server *s, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c;
+	int err;
+
+	if (s->n_clients == SERVER_MAX_CLIENTS)
+		make_room(s);
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->server = s;
+	c->fd = fd;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		c->uid = cred.uid;
+		c->pid = cred.pid;
+	} else {
+		c->uid = (uid_t)-1; /* unknown: never privileged */
+	}
+	c->last_progress_ms = now_ms();
+	jw_init(&c->out);
+	c->io_events = EPOLLIN | EPOLLRDHUP;
+	err = sd_event_add_io(s->event, &c->io, fd, c->io_events, on_client_io,
+			      c);
+	if (!err)
+		err = sd_event_add_time_relative(
+			s->event, &c->timer, CLOCK_MONOTONIC,
+			s->idle_ms * 1000, 100000, on_client_timer, c);
+	if (err < 0) {
+		client_free(c);
+		return err;
+	}
+	s->clients[s->n_clients++] = c;
+	return 0;
+}
+
+static int on_listen(sd_event_source *src, int fd, uint32_t events,
+		     void *userdata)
+{
+	struct server *s = userdata;
+	int cfd, err;
+
+	(void)src;
+	(void)events;
+	for (;;) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				log_warn("accept: %s", strerror(errno));
+			return 0;
+		}
+		err = server_add_client(s, cfd);
+		if (err)
+			log_warn("Cannot serve a client: %s", strerror(-err));
+	}
+}
+
+int server_start(struct server *s, sd_event *event,
+		 const struct server_handler *handler)
+{
+	s->event = event;
+	s->handler = *handler;
+	if (s->listen_fd < 0)
+		return 0;
+	return sd_event_add_io(event, &s->listen_src, s->listen_fd, EPOLLIN,
+			       on_listen, s);
+}
+

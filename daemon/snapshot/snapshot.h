@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * snapshot.h - what a dump shows: one pass over the connection map (read
+ * through the map owner, maps.h) with the request's filter, sort and limit
+ * applied, and the entries and closed entries counted on the way. Memory
+ * is bounded by one batch (unsorted), the limit (sorted with a limit), or
+ * the matching entries (sorted, no limit). Nothing here encodes JSON.
+ */
+#ifndef TCPLOG_SNAPSHOT_H
+#define TCPLOG_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maps.h"
+#include "proto.h"
+#include "tcplogger.h"
+
+bool rec_matches(const struct conn_rec *r, const struct api_request *req,
+		 struct ifname_cache *cache);
+
+/*
+ * Sorted selection: every matching entry, or with a limit only the top
+ * `limit` ones (a bounded heap), in descending order of the sort key.
+ */
+struct sorted_set {
+	struct conn_rec *recs;
+	size_t n, cap;
+	enum api_sort sort;
+	uint64_t limit;
+};
+
+int sorted_add(struct sorted_set *s, const struct conn_rec *r);
+void sorted_finish(struct sorted_set *s);
+void sorted_free(struct sorted_set *s);
+
+/* Entries read per call of snapshot_next() at most. */
+#define SNAPSHOT_STEP 4096
+
+struct snapshot {
+	struct api_request req;
+	struct maps_walk walk;
+	struct sorted_set sorted;
+	struct ifname_cache ifnames;
+	size_t emit_pos; /* next sorted entry to give out */
+	bool collecting; /* sorted: still reading the map */
+	uint64_t entries, closed; /* in the map, whatever the filter */
+	uint64_t written; /* unsorted: given out so far (the limit) */
+	int err; /* the map could not be read to the end */
+};
+
+int snapshot_begin(struct snapshot *s, const struct maps *m,
+		   const struct api_request *req);
+/*
+ * The next record to show: 1 (in @out), 0 at the end, or -EAGAIN after
+ * reading SNAPSHOT_STEP entries without one to show yet, so that the
+ * caller can let other work run before asking again.
+ */
+int snapshot_next(struct snapshot *s, struct conn_rec *out);
+void snapshot_end(struct snapshot *s);
+
+#endif /* TCPLOG_SNAPSHOT_H */
