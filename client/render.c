@@ -112,24 +112,37 @@ void fmt_count(char *buf, size_t size, uint64_t v, bool human)
 		snprintf(buf, size, "%llu", (unsigned long long)v);
 }
 
-uint64_t json_u64(const cJSON *obj, const char *key)
+uint64_t json_u64(const struct json_object *obj, const char *key)
 {
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct json_object *n;
 
-	/*
-	 * cJSON keeps numbers as doubles: exact up to 2^53 (9 PB, 9e15
-	 * packets). Beyond that use --json, whose integers are exact.
-	 */
-	return cJSON_IsNumber(n) && n->valuedouble > 0 ?
-		       (uint64_t)n->valuedouble :
-		       0;
+	/* json-c parses integers above INT64_MAX as uint64: exact to 2^64. */
+	if (!json_object_object_get_ex(obj, key, &n) ||
+	    !json_object_is_type(n, json_type_int))
+		return 0;
+	return json_object_get_uint64(n);
 }
 
-const char *json_str(const cJSON *obj, const char *key)
+const char *json_str(const struct json_object *obj, const char *key)
 {
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(obj, key);
+	struct json_object *s;
 
-	return cJSON_IsString(s) ? s->valuestring : "";
+	if (!json_object_object_get_ex(obj, key, &s) ||
+	    !json_object_is_type(s, json_type_string))
+		return "";
+	return json_object_get_string(s);
+}
+
+/* The array @key of @obj, or NULL. */
+static struct json_object *json_array(const struct json_object *obj,
+				      const char *key)
+{
+	struct json_object *a;
+
+	if (!json_object_object_get_ex(obj, key, &a) ||
+	    !json_object_is_type(a, json_type_array))
+		return NULL;
+	return a;
 }
 
 void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port)
@@ -140,24 +153,26 @@ void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port)
 		snprintf(buf, size, "%s:%llu", ip, (unsigned long long)port);
 }
 
-void fmt_iface(char *buf, size_t size, const cJSON *c)
+void fmt_iface(char *buf, size_t size, const struct json_object *c)
 {
-	const cJSON *v;
-	size_t used;
+	struct json_object *vlans = json_array(c, "vlan"), *v;
+	size_t used, i, n = vlans ? json_object_array_length(vlans) : 0;
 	char sep = ':';
 
 	used = (size_t)snprintf(buf, size, "%s", json_str(c, "ifname"));
-	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(c, "vlan"))
-	{
-		if (!cJSON_IsNumber(v) || used >= size)
+	for (i = 0; i < n; i++) {
+		v = json_object_array_get_idx(vlans, i);
+		if (!json_object_is_type(v, json_type_int) || used >= size)
 			break;
-		used += (size_t)snprintf(buf + used, size - used, "%c%s%d", sep,
-					 sep == ':' ? "v" : "", v->valueint);
+		used += (size_t)snprintf(buf + used, size - used, "%c%s%llu",
+					 sep, sep == ':' ? "v" : "",
+					 (unsigned long long)
+						 json_object_get_uint64(v));
 		sep = '.';
 	}
 }
 
-void conn_columns(const cJSON *c, const char **row, char *ifc, char *src,
+void conn_columns(const struct json_object *c, const char **row, char *ifc, char *src,
 		  char *dst, size_t size)
 {
 	fmt_iface(ifc, size, c);
@@ -177,7 +192,7 @@ void short_time(char *buf, size_t size, const char *rfc3339)
 	snprintf(buf, size, "%.12s", t ? t + 1 : rfc3339);
 }
 
-int render_dump(const cJSON *resp, bool human, FILE *out)
+int render_dump(const struct json_object *resp, bool human, FILE *out)
 {
 	static const char *const head[] = {
 		"IFACE",    "DIR",   "SOURCE",	 "DESTINATION",
@@ -186,34 +201,35 @@ int render_dump(const cJSON *resp, bool human, FILE *out)
 	};
 	static const bool right[] = { false, false, false, false, false, true,
 				      true,  true,  true,  false, false, false };
-	const cJSON *conns =
-		cJSON_GetObjectItemCaseSensitive(resp, "connections");
-	const cJSON *c, *f;
+	struct json_object *conns = json_array(resp, "connections"), *c, *f,
+			   *fl;
+	size_t k, n = conns ? json_object_array_length(conns) : 0, j, nf;
 	struct table t;
 	char ifc[80], src[80], dst[80], b[32], ib[32], p[32], s[32], flags[64],
 		first[16], last[16];
 
 	table_init(&t, 12, head, right);
-	cJSON_ArrayForEach(c, conns)
-	{
+	for (k = 0; k < n; k++) {
 		const char *row[12];
 		size_t used = 0;
 
+		c = json_object_array_get_idx(conns, k);
 		conn_columns(c, row, ifc, src, dst, sizeof(src));
 		fmt_bytes(b, sizeof(b), json_u64(c, "bytes"), human);
 		fmt_bytes(ib, sizeof(ib), json_u64(c, "ip_bytes"), human);
 		fmt_count(p, sizeof(p), json_u64(c, "packets"), human);
 		fmt_count(s, sizeof(s), json_u64(c, "segments"), human);
 		flags[0] = '\0';
-		cJSON_ArrayForEach(
-			f, cJSON_GetObjectItemCaseSensitive(c, "tcp_flags"))
-		{
-			if (cJSON_IsString(f) && used < sizeof(flags))
-				used += (size_t)snprintf(flags + used,
-							 sizeof(flags) - used,
-							 "%s%s",
-							 used ? "," : "",
-							 f->valuestring);
+		fl = json_array(c, "tcp_flags");
+		nf = fl ? json_object_array_length(fl) : 0;
+		for (j = 0; j < nf; j++) {
+			f = json_object_array_get_idx(fl, j);
+			if (json_object_is_type(f, json_type_string) &&
+			    used < sizeof(flags))
+				used += (size_t)snprintf(
+					flags + used, sizeof(flags) - used,
+					"%s%s", used ? "," : "",
+					json_object_get_string(f));
 		}
 		short_time(first, sizeof(first), json_str(c, "first_seen"));
 		short_time(last, sizeof(last), json_str(c, "last_seen"));
@@ -230,28 +246,35 @@ int render_dump(const cJSON *resp, bool human, FILE *out)
 	return 0;
 }
 
-int render_stats(const cJSON *resp, FILE *out)
+int render_stats(const struct json_object *resp, FILE *out)
 {
 	static const char *const head[] = { "COUNTER", "VALUE" };
 	static const bool right[] = { false, true };
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(resp, "stats"), *e;
+	struct json_object *st;
 	struct table t;
 	char v[32];
 
 	table_init(&t, 2, head, right);
-	cJSON_ArrayForEach(e, st)
-	{
-		const char *row[2] = { e->string, v };
+	if (!json_object_object_get_ex(resp, "stats", &st) ||
+	    !json_object_is_type(st, json_type_object))
+		st = NULL;
+	/* In the daemon's order: json-c keeps the order of the keys. */
+	if (st) {
+		json_object_object_foreach(st, name, val)
+		{
+			const char *row[2] = { name, v };
 
-		snprintf(v, sizeof(v), "%llu",
-			 (unsigned long long)json_u64(st, e->string));
-		table_add(&t, row);
+			(void)val;
+			snprintf(v, sizeof(v), "%llu",
+				 (unsigned long long)json_u64(st, name));
+			table_add(&t, row);
+		}
 	}
 	table_print(&t, out, 0);
 	return 0;
 }
 
-int render_version(const cJSON *resp, FILE *out)
+int render_version(const struct json_object *resp, FILE *out)
 {
 	fprintf(out, "tcploggerd %s (API %llu, BPF ABI %llu)\n",
 		json_str(resp, "daemon"),

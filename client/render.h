@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <cjson/cJSON.h>
+#include <json-c/json.h>
 
 /* A table: cells are copied; columns are aligned when printed. */
 struct table {
@@ -28,9 +28,10 @@ void table_print(struct table *t, FILE *out, int max_rows);
 void fmt_bytes(char *buf, size_t size, uint64_t v, bool human);
 /* "1.5 M" with @human, else the exact integer. */
 void fmt_count(char *buf, size_t size, uint64_t v, bool human);
-/* A JSON number field as an unsigned integer (0 if absent). */
-uint64_t json_u64(const cJSON *obj, const char *key);
-const char *json_str(const cJSON *obj, const char *key);
+/* A JSON integer field, exact to 2^64 - 1 (0 if absent or not one). */
+uint64_t json_u64(const struct json_object *obj, const char *key);
+/* A JSON string field ("" if absent or not one). */
+const char *json_str(const struct json_object *obj, const char *key);
 /* "addr:port", IPv6 as "[addr]:port". */
 void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port);
 
@@ -38,20 +39,20 @@ void fmt_endpoint(char *buf, size_t size, const char *ip, uint64_t port);
  * The interface of a connection with its VLAN IDs, outermost first:
  * "eth0", "eth0:v100", "eth0:v300.100".
  */
-void fmt_iface(char *buf, size_t size, const cJSON *c);
+void fmt_iface(char *buf, size_t size, const struct json_object *c);
 
 /*
  * The columns every connection table starts with: IFACE DIR SOURCE
  * DESTINATION STATE into row[0..4]; @ifc, @src and @dst (@size bytes each)
  * hold the interface and endpoint texts.
  */
-void conn_columns(const cJSON *c, const char **row, char *ifc, char *src,
+void conn_columns(const struct json_object *c, const char **row, char *ifc, char *src,
 		  char *dst, size_t size);
 /* "2026-11-30T03:47:39.396190Z" -> "03:47:39.396" (@size 13 or more). */
 void short_time(char *buf, size_t size, const char *rfc3339);
 
-int render_dump(const cJSON *resp, bool human, FILE *out);
-int render_stats(const cJSON *resp, FILE *out);
-int render_version(const cJSON *resp, FILE *out);
+int render_dump(const struct json_object *resp, bool human, FILE *out);
+int render_stats(const struct json_object *resp, FILE *out);
+int render_version(const struct json_object *resp, FILE *out);
 
 #endif /* TCPLOG_RENDER_H */

@@ -2,6 +2,7 @@
 /* transport.c - connecting to tcploggerd and exchanging lines. */
 #include <errno.h>
 #include <grp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,20 @@
 
 #include "transport.h"
 
-int ctl_connect(const char *path)
+int ctl_fail(struct ctl_error *err, int status, const char *code,
+	     const char *fmt, ...)
+{
+	va_list ap;
+
+	err->status = status;
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int ctl_connect(const char *path, struct ctl_error *err)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -20,44 +34,43 @@ int ctl_connect(const char *path)
 	int fd;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "tcplogctl: socket path too long: %s\n", path);
-		return -1;
+		return ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+				"socket path too long: %s", path);
 	}
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		perror("tcplogctl: socket");
-		return -1;
-	}
+	if (fd < 0)
+		return ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+				"socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return fd;
 	if (errno == EACCES || errno == EPERM) {
 		gr = stat(path, &st) == 0 ? getgrgid(st.st_gid) : NULL;
-		fprintf(stderr,
-			"tcplogctl: permission denied on %s: run as root or "
-			"join the group '%s' (usermod -aG %s USER, then log "
-			"in again)\n",
-			path, gr ? gr->gr_name : "tcplogger",
+		ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+			 "permission denied on %s: run as root or join the "
+			 "group '%s' (usermod -aG %s USER, then log in again)",
+			 path, gr ? gr->gr_name : "tcplogger",
 			gr ? gr->gr_name : "tcplogger");
 	} else {
-		fprintf(stderr,
-			"tcplogctl: cannot reach tcploggerd at %s: %s (is the "
-			"daemon running? --socket or TCPLOGCTL_SOCKET name "
-			"another socket)\n",
-			path, strerror(errno));
+		ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+			 "cannot reach tcploggerd at %s: %s (is the daemon "
+			 "running? --socket or TCPLOGCTL_SOCKET name another "
+			 "socket)",
+			 path, strerror(errno));
 	}
 	close(fd);
 	return -1;
 }
 
-int ctl_send(int fd, const char *request)
+int ctl_send(int fd, const char *request, struct ctl_error *err)
 {
 	size_t len = strlen(request), off = 0;
 	ssize_t n;
 	char *buf = malloc(len + 1);
 
 	if (!buf)
-		return -1;
+		return ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+				"out of memory");
 	memcpy(buf, request, len);
 	buf[len++] = '\n';
 	while (off < len) {
@@ -65,8 +78,8 @@ int ctl_send(int fd, const char *request)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			fprintf(stderr, "tcplogctl: sending the request: %s\n",
-				strerror(errno));
+			ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+				 "sending the request: %s", strerror(errno));
 			free(buf);
 			return -1;
 		}
@@ -76,21 +89,24 @@ int ctl_send(int fd, const char *request)
 	return 0;
 }
 
-int ctl_read_line(int fd, char **line, size_t *len, FILE *copy)
+int ctl_read_line(int fd, char **line, size_t *len, FILE *copy,
+		  struct ctl_error *err)
 {
 	size_t cap = 1 << 16, used = 0;
 	char *buf = malloc(cap), *nl, *p;
 	ssize_t n;
 
 	if (!buf)
-		return -1;
+		return ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+				"out of memory");
 	for (;;) {
 		if (cap - used < 65536) {
 			p = realloc(buf, cap * 2);
 			if (!p) {
 				free(buf);
-				fprintf(stderr, "tcplogctl: out of memory\n");
-				return -1;
+				return ctl_fail(err, EXIT_UNREACHABLE,
+						CTL_ERR_UNREACHABLE,
+						"out of memory");
 			}
 			buf = p;
 			cap *= 2;
@@ -99,10 +115,9 @@ int ctl_read_line(int fd, char **line, size_t *len, FILE *copy)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			fprintf(stderr,
-				"tcplogctl: the daemon closed the connection "
-				"%s\n",
-				n < 0 ? strerror(errno) : "before answering");
+			ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
+				 "the daemon closed the connection %s",
+				 n < 0 ? strerror(errno) : "before answering");
 			free(buf);
 			return -1;
 		}

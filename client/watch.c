@@ -15,12 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
-#include <cjson/cJSON.h>
-
+#include "call.h"
 #include "format.h"
 #include "render.h"
-#include "tcplogctl.h"
-#include "transport.h"
+#include "watch.h"
 
 static volatile sig_atomic_t quit;
 
@@ -37,12 +35,12 @@ struct prev {
 };
 
 struct row {
-	const cJSON *conn;
+	struct json_object *conn;
 	double bps, pps; /* rates since the previous snapshot */
 	uint64_t key; /* the sort key's value (rate for counters) */
 };
 
-static char *conn_id(const cJSON *c)
+static char *conn_id(const struct json_object *c)
 {
 	char buf[256];
 
@@ -82,8 +80,8 @@ static int term_rows(void)
 	return 24;
 }
 
-static void draw(const struct ctl_opts *o, cJSON *resp, struct prev **prevs,
-		 size_t *nprev, double dt)
+static void draw(const struct ctl_opts *o, struct json_object *resp,
+		 struct prev **prevs, size_t *nprev, double dt)
 {
 	static const char *const head[] = { "IFACE",	   "DIR",   "SOURCE",
 					    "DESTINATION", "STATE", "BYTES/s",
@@ -91,22 +89,34 @@ static void draw(const struct ctl_opts *o, cJSON *resp, struct prev **prevs,
 					    "LAST" };
 	static const bool right[] = { false, false, false, false, false,
 				      true,  true,  true,  true,  false };
-	const cJSON *conns =
-		cJSON_GetObjectItemCaseSensitive(resp, "connections");
-	int n = cJSON_GetArraySize(conns), i = 0, max_rows;
-	struct row *rows = calloc((size_t)(n ? n : 1), sizeof(*rows));
-	struct prev *next = calloc((size_t)(n ? n : 1), sizeof(*next));
-	const cJSON *c;
+	struct json_object *conns = NULL, *c;
+	int n, i, max_rows;
+	struct row *rows;
+	struct prev *next;
 	struct table t;
 	char ifc[80], src[80], dst[80], bps[32], pps[32], b[32], p[32],
 		last[16];
 	const char *sort = o->sort_name ? o->sort_name : "bytes";
 
-	cJSON_ArrayForEach(c, conns)
-	{
-		struct prev key = { .id = conn_id(c) }, *old;
-		uint64_t bytes = json_u64(c, "bytes"),
-			 packets = json_u64(c, "packets");
+	if (!json_object_object_get_ex(resp, "connections", &conns) ||
+	    !json_object_is_type(conns, json_type_array))
+		conns = NULL;
+	n = conns ? (int)json_object_array_length(conns) : 0;
+	rows = calloc((size_t)(n ? n : 1), sizeof(*rows));
+	next = calloc((size_t)(n ? n : 1), sizeof(*next));
+	if (!rows || !next) {
+		free(rows);
+		free(next);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct prev key, *old;
+		uint64_t bytes, packets;
+
+		c = json_object_array_get_idx(conns, (size_t)i);
+		key.id = conn_id(c);
+		bytes = json_u64(c, "bytes");
+		packets = json_u64(c, "packets");
 
 		old = *nprev ? bsearch(&key, *prevs, *nprev, sizeof(key),
 				       cmp_prev) :
@@ -126,7 +136,6 @@ static void draw(const struct ctl_opts *o, cJSON *resp, struct prev **prevs,
 		else
 			rows[i].key = (uint64_t)rows[i].bps;
 		next[i] = (struct prev){ key.id, bytes, packets };
-		i++;
 	}
 	/* A stable order for the daemon-sorted keys, rates otherwise. */
 	if (rows[0].key || n > 1)
@@ -169,7 +178,7 @@ static void draw(const struct ctl_opts *o, cJSON *resp, struct prev **prevs,
 	free(rows);
 }
 
-int cmd_watch(const struct ctl_opts *o)
+int watch_run(const struct ctl_opts *o)
 {
 	struct termios saved, raw;
 	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
@@ -178,7 +187,7 @@ int cmd_watch(const struct ctl_opts *o)
 	size_t nprev = 0, i;
 	char request[1024];
 	double last = 0, t;
-	int status = EXIT_OK_;
+	struct ctl_error err = { .status = EXIT_OK_ };
 	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
 	struct ctl_opts q = *o;
 
@@ -201,20 +210,18 @@ int cmd_watch(const struct ctl_opts *o)
 	}
 	printf("\033[?1049h\033[?25l"); /* alternate screen, no cursor */
 	while (!quit) {
-		cJSON *resp = ctl_call(o, request, &status);
+		struct json_object *resp = ctl_call(o, request, &err);
 
 		if (!resp)
 			break;
-		if (!cJSON_IsTrue(
-			    cJSON_GetObjectItemCaseSensitive(resp, "ok"))) {
-			status = EXIT_DAEMON_ERROR;
-			cJSON_Delete(resp);
+		if (ctl_daemon_error(resp, &err)) {
+			json_object_put(resp);
 			break;
 		}
 		t = now_s();
 		draw(o, resp, &prevs, &nprev, last ? t - last : 0);
 		last = t;
-		cJSON_Delete(resp);
+		json_object_put(resp);
 		/* Sleep the interval, waking for q. */
 		while (!quit && now_s() - t < o->interval) {
 			int ms = (int)((o->interval - (now_s() - t)) * 1000);
@@ -233,5 +240,7 @@ int cmd_watch(const struct ctl_opts *o)
 	for (i = 0; i < nprev; i++)
 		free(prevs[i].id);
 	free(prevs);
-	return status;
+	if (err.status)
+		fprintf(stderr, "tcplogctl: %s\n", err.msg);
+	return err.status;
 }
