@@ -21,25 +21,6 @@
 #define MAX_TIMEOUT (10u * 365 * 24 * 3600)
 #define MAX_LINE 4096
 
-void config_defaults(struct config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->ifaces_auto = true;
-	cfg->directions = DIR_INGRESS_BIT;
-	cfg->attach_mode = ATTACH_AUTO;
-	cfg->max_connections = TCPLOG_DEFAULT_MAX_CONNS;
-	cfg->idle_timeout = 300;
-	cfg->closed_timeout = 30;
-	cfg->keep_attached = true;
-	cfg->log_closed = true;
-	snprintf(cfg->socket_path, sizeof(cfg->socket_path), "%s",
-		 TCPLOG_DEFAULT_SOCKET);
-	snprintf(cfg->socket_group, sizeof(cfg->socket_group), "%s",
-		 TCPLOG_DEFAULT_GROUP);
-	snprintf(cfg->pin_path, sizeof(cfg->pin_path), "%s",
-		 TCPLOG_DEFAULT_PIN_PATH);
-}
-
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t size,
 						      const char *fmt, ...)
 {
@@ -90,13 +71,16 @@ static int parse_u32(const char *key, const char *v, uint32_t min, uint32_t max,
 static int parse_path(const char *key, const char *v, char *out,
 		      size_t out_size, char *err, size_t size)
 {
+	size_t len;
+
 	if (v[0] != '/')
 		return fail(err, size, "%s: '%s' is not an absolute path", key,
 			    v);
 	if (strlen(v) >= out_size)
 		return fail(err, size, "%s: path longer than %zu characters",
 			    key, out_size - 1);
-	if (strstr(v, "/../") || !strcmp(v + strlen(v) - 3, "/.."))
+	len = strlen(v);
+	if (strstr(v, "/../") || (len >= 3 && !strcmp(v + len - 3, "/..")))
 		return fail(err, size, "%s: '%s' contains '..'", key, v);
 	snprintf(out, out_size, "%s", v);
 	return 0;
@@ -213,65 +197,182 @@ static int parse_directions(struct config *cfg, char *v, char *err, size_t size)
 	return 0;
 }
 
+/* ---- the keys ---------------------------------------------------------------- */
+
+/* Each key's parser; @v is a writable copy of the value. */
+typedef int parse_fn(struct config *cfg, const char *key, char *v,
+		     bool check_system, char *err, size_t size);
+
+static int set_interfaces(struct config *cfg, const char *key, char *v,
+			  bool check_system, char *err, size_t size)
+{
+	(void)key;
+	return parse_interfaces(cfg, v, check_system, err, size);
+}
+
+static int set_directions(struct config *cfg, const char *key, char *v,
+			  bool check_system, char *err, size_t size)
+{
+	(void)key;
+	(void)check_system;
+	return parse_directions(cfg, v, err, size);
+}
+
+static int set_attach_mode(struct config *cfg, const char *key, char *v,
+			   bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	if (!strcmp(v, "auto"))
+		cfg->attach_mode = ATTACH_AUTO;
+	else if (!strcmp(v, "tcx"))
+		cfg->attach_mode = ATTACH_TCX;
+	else if (!strcmp(v, "tc"))
+		cfg->attach_mode = ATTACH_TC;
+	else
+		return fail(err, size, "%s: expected auto, tcx or tc, got '%s'",
+			    key, v);
+	return 0;
+}
+
+static int set_max_connections(struct config *cfg, const char *key, char *v,
+			       bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_u32(key, v, 1, MAX_CONNECTIONS_LIMIT,
+			 &cfg->max_connections, err, size);
+}
+
+static int set_idle_timeout(struct config *cfg, const char *key, char *v,
+			    bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_u32(key, v, 0, MAX_TIMEOUT, &cfg->idle_timeout, err, size);
+}
+
+static int set_closed_timeout(struct config *cfg, const char *key, char *v,
+			      bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_u32(key, v, 0, MAX_TIMEOUT, &cfg->closed_timeout, err,
+			 size);
+}
+
+static int set_keep_attached(struct config *cfg, const char *key, char *v,
+			     bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_bool(key, v, &cfg->keep_attached, err, size);
+}
+
+static int set_log_closed(struct config *cfg, const char *key, char *v,
+			  bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_bool(key, v, &cfg->log_closed, err, size);
+}
+
+static int set_socket(struct config *cfg, const char *key, char *v,
+		      bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_path(key, v, cfg->socket_path, sizeof(cfg->socket_path),
+			  err, size);
+}
+
+static int set_socket_group(struct config *cfg, const char *key, char *v,
+			    bool check_system, char *err, size_t size)
+{
+	if (strlen(v) >= sizeof(cfg->socket_group) || strchr(v, ' '))
+		return fail(err, size, "%s: '%s' is not a group name", key, v);
+	if (check_system && !getgrnam(v))
+		return fail(err, size, "%s: no group '%s'", key, v);
+	snprintf(cfg->socket_group, sizeof(cfg->socket_group), "%.*s",
+		 (int)sizeof(cfg->socket_group) - 1, v);
+	return 0;
+}
+
+static int set_pin_path(struct config *cfg, const char *key, char *v,
+			bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_path(key, v, cfg->pin_path, sizeof(cfg->pin_path), err,
+			  size);
+}
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/*
+ * The keys of tcploggerd.conf: the one list. Parsing, the defaults, the
+ * messages of --check-config and the test that the shipped file and the
+ * man page document every key (tests/unit/test_config.c) all read it.
+ */
+static const struct {
+	struct config_key k;
+	parse_fn *parse;
+} keys[] = {
+	{ { "interfaces", "auto" }, set_interfaces },
+	{ { "directions", "ingress" }, set_directions },
+	{ { "attach_mode", "auto" }, set_attach_mode },
+	{ { "max_connections", STR(TCPLOG_DEFAULT_MAX_CONNS) },
+	  set_max_connections },
+	{ { "idle_timeout", "300" }, set_idle_timeout },
+	{ { "closed_timeout", "30" }, set_closed_timeout },
+	{ { "keep_attached", "yes" }, set_keep_attached },
+	{ { "log_closed", "yes" }, set_log_closed },
+	{ { "socket", TCPLOG_DEFAULT_SOCKET }, set_socket },
+	{ { "socket_group", TCPLOG_DEFAULT_GROUP }, set_socket_group },
+	{ { "pin_path", TCPLOG_DEFAULT_PIN_PATH }, set_pin_path },
+};
+
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+const struct config_key *config_key_at(size_t i)
+{
+	return i < N_KEYS ? &keys[i].k : NULL;
+}
+
+static int key_index(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEYS; i++)
+		if (!strcmp(keys[i].k.name, key))
+			return (int)i;
+	return -1;
+}
+
+void config_defaults(struct config *cfg)
+{
+	char err[256];
+	size_t i;
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (i = 0; i < N_KEYS; i++)
+		config_set(cfg, keys[i].k.name, keys[i].k.def, false, err,
+			   sizeof(err));
+}
+
 int config_set(struct config *cfg, const char *key, const char *value,
 	       bool check_system, char *err, size_t size)
 {
-	char v[MAX_LINE];
+	char v[MAX_LINE], known[256];
+	size_t i, used = 0;
+	int k = key_index(key);
 
+	if (k < 0) {
+		for (i = 0; i < N_KEYS && used < sizeof(known); i++)
+			used += (size_t)snprintf(known + used,
+						 sizeof(known) - used, "%s%s",
+						 i ? ", " : "",
+						 keys[i].k.name);
+		return fail(err, size, "unknown key '%s' (the keys: %s)", key,
+			    known);
+	}
 	if (!*value)
 		return fail(err, size, "%s: empty value", key);
 	snprintf(v, sizeof(v), "%s", value);
-
-	if (!strcmp(key, "interfaces"))
-		return parse_interfaces(cfg, v, check_system, err, size);
-	if (!strcmp(key, "directions"))
-		return parse_directions(cfg, v, err, size);
-	if (!strcmp(key, "attach_mode")) {
-		if (!strcmp(v, "auto"))
-			cfg->attach_mode = ATTACH_AUTO;
-		else if (!strcmp(v, "tcx"))
-			cfg->attach_mode = ATTACH_TCX;
-		else if (!strcmp(v, "tc"))
-			cfg->attach_mode = ATTACH_TC;
-		else
-			return fail(err, size,
-				    "attach_mode: expected auto, tcx or tc, "
-				    "got '%s'",
-				    v);
-		return 0;
-	}
-	if (!strcmp(key, "max_connections"))
-		return parse_u32(key, v, 1, MAX_CONNECTIONS_LIMIT,
-				 &cfg->max_connections, err, size);
-	if (!strcmp(key, "idle_timeout"))
-		return parse_u32(key, v, 0, MAX_TIMEOUT, &cfg->idle_timeout,
-				 err, size);
-	if (!strcmp(key, "closed_timeout"))
-		return parse_u32(key, v, 0, MAX_TIMEOUT, &cfg->closed_timeout,
-				 err, size);
-	if (!strcmp(key, "keep_attached"))
-		return parse_bool(key, v, &cfg->keep_attached, err, size);
-	if (!strcmp(key, "log_closed"))
-		return parse_bool(key, v, &cfg->log_closed, err, size);
-	if (!strcmp(key, "socket"))
-		return parse_path(key, v, cfg->socket_path,
-				  sizeof(cfg->socket_path), err, size);
-	if (!strcmp(key, "pin_path"))
-		return parse_path(key, v, cfg->pin_path, sizeof(cfg->pin_path),
-				  err, size);
-	if (!strcmp(key, "socket_group")) {
-		if (strlen(v) >= sizeof(cfg->socket_group) || strchr(v, ' '))
-			return fail(err, size,
-				    "socket_group: '%s' is not a group name",
-				    v);
-		if (check_system && !getgrnam(v))
-			return fail(err, size, "socket_group: no group '%s'",
-				    v);
-		snprintf(cfg->socket_group, sizeof(cfg->socket_group), "%.*s",
-			 (int)sizeof(cfg->socket_group) - 1, v);
-		return 0;
-	}
-	return fail(err, size, "unknown key '%s'", key);
+	return keys[k].parse(cfg, keys[k].k.name, v, check_system, err, size);
 }
 
 static char *trim(char *s)
@@ -286,27 +387,10 @@ static char *trim(char *s)
 	return s;
 }
 
-/* The known keys, to refuse a key given twice. */
-static const char *const keys[] = {
-	"interfaces",	"directions",	  "attach_mode",   "max_connections",
-	"idle_timeout", "closed_timeout", "keep_attached", "log_closed",
-	"socket",	"socket_group",	  "pin_path",
-};
-
-static int key_index(const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!strcmp(keys[i], key))
-			return (int)i;
-	return -1;
-}
-
 int config_load(const char *path, struct config *cfg, bool check_system,
 		char *err, size_t size)
 {
-	unsigned int seen_line[sizeof(keys) / sizeof(keys[0])] = { 0 };
+	unsigned int seen_line[N_KEYS] = { 0 };
 	unsigned int lineno = 0;
 	char *line = NULL, msg[512];
 	size_t cap = 0;

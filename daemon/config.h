@@ -43,6 +43,16 @@ struct config {
 	char pin_path[256];
 };
 
+/* A key of tcploggerd.conf, with its default as the file writes it. */
+struct config_key {
+	const char *name;
+	const char *def;
+};
+
+/* The @i-th key (from 0), or NULL past the last. */
+const struct config_key *config_key_at(size_t i);
+
+/* Every key at its default. */
 void config_defaults(struct config *cfg);
 
 /*

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -95,7 +96,10 @@ static void test_every_key(void)
 
 static void test_errors(void)
 {
-	bad("max_connections = 10\nbogus = 1\n", 2, "unknown key 'bogus'");
+	bad("max_connections = 10\nbogus = 1\n", 2,
+	    "unknown key 'bogus' (the keys: interfaces, directions, "
+	    "attach_mode, max_connections, idle_timeout, closed_timeout, "
+	    "keep_attached, log_closed, socket, socket_group, pin_path)");
 	bad("\n\nmax_connections = abc\n", 3,
 	    "max_connections: expected a whole number, got 'abc'");
 	bad("max_connections = 0\n", 1,
@@ -205,6 +209,85 @@ static void test_shipped_file(void)
 	TL_EQ_U64(cfg.max_connections, 262144);
 }
 
+/* Paths shorter than "/.." (a read before the value once). */
+static void test_short_paths(void)
+{
+	struct config cfg;
+	char err[600];
+
+	TL_EQ_INT(load_text("socket = /s\npin_path = /\n", &cfg, err,
+			    sizeof(err)),
+		  0);
+	TL_EQ_STR(cfg.socket_path, "/s");
+	TL_EQ_STR(cfg.pin_path, "/");
+	bad("pin_path = /..\n", 1, "pin_path: '/..' contains '..'");
+	bad("socket = /a/..\n", 1, "socket: '/a/..' contains '..'");
+}
+
+/* The whole of @file, NUL-terminated (freed by the caller). */
+static char *slurp(const char *file)
+{
+	FILE *f = fopen(file, "re");
+	char *buf = calloc(1, 1 << 20);
+	size_t n = 0;
+
+	TL_CHECK(f && buf, "reading %s", file);
+	if (f && buf)
+		n = fread(buf, 1, (1 << 20) - 1, f);
+	if (f)
+		fclose(f);
+	if (buf)
+		buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * The key table is the one list: the shipped file and the man page each
+ * document every key with its default, and the man page no other key.
+ */
+static void test_documented(void)
+{
+	char *conf = slurp(TCPLOG_SOURCE_DIR "/conf/tcploggerd.conf");
+	char *man = slurp(TCPLOG_SOURCE_DIR "/man/tcploggerd.conf.5");
+	const struct config_key *k;
+	char want[512], *p;
+	size_t i, n = 0;
+
+	if (!conf || !man)
+		goto out;
+	for (i = 0; (k = config_key_at(i)); i++) {
+		snprintf(want, sizeof(want), "\n%s = %s\n", k->name, k->def);
+		TL_CHECK(strstr(conf, want), "conf/tcploggerd.conf: no '%s = %s'",
+			 k->name, k->def);
+		snprintf(want, sizeof(want), "\n.BR %s \" (default \" %s )\n",
+			 k->name, k->def);
+		TL_CHECK(strstr(man, want),
+			 "man/tcploggerd.conf.5: no entry for %s (default %s)",
+			 k->name, k->def);
+	}
+	/* Every entry of the man page's list is a key of the table. */
+	for (p = man; (p = strstr(p, "\n.BR ")); p++) {
+		char name[64] = "";
+		struct config cfg;
+		char err[600];
+
+		if (!strstr(p, " (default ") ||
+		    strstr(p, " (default ") > strchr(p + 1, '\n'))
+			continue;
+		sscanf(p + 5, "%63s", name);
+		n++;
+		config_defaults(&cfg);
+		TL_CHECK(config_set(&cfg, name, "x", false, err, sizeof(err)) ==
+					 0 ||
+				 !strstr(err, "unknown key"),
+			 "man/tcploggerd.conf.5 documents '%s', no key", name);
+	}
+	TL_EQ_U64(n, i);
+out:
+	free(conf);
+	free(man);
+}
+
 int main(void)
 {
 	static const struct tl_case cases[] = {
@@ -216,6 +299,9 @@ int main(void)
 		{ "interfaces and groups must exist", test_system_checks },
 		{ "the shipped file parses to the defaults",
 		  test_shipped_file },
+		{ "short paths", test_short_paths },
+		{ "the file and the man page document every key",
+		  test_documented },
 	};
 
 	return TL_RUN(cases);
