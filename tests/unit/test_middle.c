@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_middle.c - the daemon's middle alone, on real maps created from user
+ * space with the program's layout: the map owner (daemon/maps/maps.c), the
+ * snapshot's filters, sorts and limits (daemon/snapshot/), and expiry's
+ * decisions with a fake clock (daemon/maps/expiry.c). Every expected count
+ * is what the test itself wrote into the map.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "expiry.h"
+#include "maps.h"
+#include "snapshot.h"
+#include "testlib.h"
+
+#define SEC 1000000000ull
+
+static struct maps m;
+static int ncpus;
+
+static int make_maps(uint32_t capacity)
+{
+	int conns, percpu, totals;
+
+	conns = bpf_map_create(BPF_MAP_TYPE_HASH, "t_conns",
+			       sizeof(struct tcplog_conn_key),
+			       sizeof(struct tcplog_conn_val), capacity, NULL);
+	percpu = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "t_percpu", 4,
+				sizeof(struct tcplog_percpu), 1, NULL);
+	totals = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_totals", 4,
+				sizeof(struct tcplog_totals), 1, NULL);
+	if (conns < 0 || percpu < 0 || totals < 0)
+		return -errno;
+	maps_init(&m, conns, percpu, totals, capacity);
+	return 0;
+}
+
+static void close_maps(void)
+{
+	close(m.conns_fd);
+	close(m.percpu_fd);
+	close(m.totals_fd);
+}
+
+static struct tcplog_conn_key key_of(int i, uint16_t dport)
+{
+	struct tcplog_conn_key k = { 0 };
+
+	k.ifindex = 1 + (i % 3);
+	k.direction = TCPLOG_DIR_INGRESS;
+	k.family = TCPLOG_FAMILY_IPV4;
+	k.src_addr[0] = 198;
+	k.src_addr[1] = 18;
+	k.src_addr[2] = (uint8_t)(i >> 8);
+	k.src_addr[3] = (uint8_t)i;
+	k.dst_addr[0] = 198;
+	k.dst_addr[1] = 19;
+	k.dst_addr[3] = 1;
+	k.src_port = htons((uint16_t)(10000 + i));
+	k.dst_port = htons(dport);
+	return k;
+}
+
+/* An entry with @packets packets of @bytes bytes in all (14-byte L2). */
+static void put(const struct tcplog_conn_key *k, uint64_t bytes,
+		uint64_t packets, uint64_t flags, uint64_t first, uint64_t last)
+{
+	struct tcplog_conn_val v = { 0 };
+
+	v.counter = (packets << 32) + (bytes & TCPLOG_COUNTER_BYTES_MASK);
+	v.bytes_carries = bytes >> 32;
+	v.counter_wraps = 0;
+	/* counter's packet half holds packets + carries (see tcplogger.h). */
+	v.counter += v.bytes_carries << 32;
+	v.l2_len = 14;
+	v.tcp_flags = flags;
+	v.first_seen_ns = first;
+	v.last_seen_ns = last;
+	TL_CHECK(!bpf_map_update_elem(m.conns_fd, k, &v, BPF_ANY), "insert");
+}
+
+static void set_stats(uint64_t base)
+{
+	struct tcplog_percpu *pc = calloc((size_t)ncpus, sizeof(*pc));
+	__u32 zero = 0;
+	int c, i;
+
+	for (c = 0; c < ncpus; c++) {
+		for (i = 0; i < TCPLOG_STAT_MAX; i++)
+			pc[c].stats.count[i] = base * (uint64_t)(i + 1);
+		pc[c].clock_jiffies = 1000 + (uint64_t)c;
+	}
+	TL_CHECK(!bpf_map_update_elem(m.percpu_fd, &zero, pc, BPF_ANY),
+		 "per-CPU stats");
+	free(pc);
+}
+
+/* ---- the map owner ------------------------------------------------------------ */
+
+static void test_walk_count_lookup(void)
+{
+	struct tcplog_conn_key k;
+	struct maps_walk w;
+	struct conn_rec r;
+	uint64_t entries, closed, sum = 0, seen = 0;
+	int i;
+
+	/* More than one batch, some closed. */
+	for (i = 0; i < 5000; i++) {
+		k = key_of(i, 443);
+		put(&k, 1000 + (uint64_t)i, 2, i % 5 ? 0 : TCPLOG_TCP_FIN,
+		    SEC, 2 * SEC);
+	}
+	TL_EQ_INT(maps_count(&m, &entries, &closed), 0);
+	TL_EQ_U64(entries, 5000);
+	TL_EQ_U64(closed, 1000);
+	TL_EQ_INT(maps_walk_begin(&m, &w), 0);
+	while (maps_walk_next(&w, &r)) {
+		sum += r.c.bytes;
+		seen++;
+		TL_EQ_U64(r.c.ip_bytes, r.c.bytes - 2 * 14);
+	}
+	TL_EQ_INT(w.err, 0);
+	maps_walk_end(&w);
+	TL_EQ_U64(seen, 5000);
+	TL_EQ_U64(sum, 5000ull * 1000 + 4999ull * 5000 / 2);
+
+	k = key_of(7, 443);
+	TL_EQ_INT(maps_lookup(&m, &k, &r), 0);
+	TL_EQ_U64(r.c.bytes, 1007);
+	TL_EQ_U64(r.c.packets, 2);
+	k = key_of(7, 80);
+	TL_EQ_INT(maps_lookup(&m, &k, &r), -ENOENT);
+}
+
+static void test_walk_exact_above_2_53(void)
+{
+	struct tcplog_conn_key k = key_of(1, 22);
+	struct conn_rec r;
+	struct maps_walk w;
+	/* 2^60 + 1 bytes: a double would round it. */
+	uint64_t bytes = (1ull << 60) + 1;
+
+	put(&k, bytes, 3, 0, SEC, SEC);
+	TL_EQ_INT(maps_walk_begin(&m, &w), 0);
+	TL_CHECK(maps_walk_next(&w, &r), "one entry");
+	TL_EQ_U64(r.c.bytes, bytes);
+	TL_EQ_U64(r.c.packets, 3);
+	TL_CHECK(!maps_walk_next(&w, &r), "only one");
+	maps_walk_end(&w);
+}
+
+static void test_take_and_totals(void)
+{
+	struct tcplog_conn_key a = key_of(1, 80), b = key_of(2, 80);
+	struct conn_rec r;
+	struct maps again;
+	uint64_t entries;
+
+	put(&a, 500, 5, TCPLOG_TCP_FIN, SEC, SEC);
+	put(&b, 700, 7, 0, SEC, SEC);
+	TL_EQ_INT(maps_take(&m, &a, TCPLOG_REASON_FIN, &r), 1);
+	TL_EQ_U64(r.c.bytes, 500);
+	TL_EQ_INT(maps_take(&m, &a, TCPLOG_REASON_FIN, &r), 0);
+	TL_EQ_INT(maps_take(&m, &b, TCPLOG_REASON_IDLE, &r), 1);
+	TL_EQ_INT(maps_take(&m, &b, TCPLOG_REASON_MAX, &r), -EINVAL);
+	TL_EQ_U64(m.totals.entries, 2);
+	TL_EQ_U64(m.totals.bytes, 1200);
+	TL_EQ_U64(m.totals.packets, 12);
+	TL_EQ_U64(m.totals.ip_bytes, 1200 - 12 * 14);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_FIN], 1);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 1);
+	TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
+	TL_EQ_U64(entries, 0);
+	/* Saved and loaded again: what a restarted daemon reads. */
+	TL_EQ_INT(maps_totals_save(&m), 0);
+	maps_init(&again, m.conns_fd, m.percpu_fd, m.totals_fd, m.capacity);
+	TL_EQ_INT(maps_totals_load(&again), 0);
+	TL_CHECK(!memcmp(&again.totals, &m.totals, sizeof(m.totals)),
+		 "the totals as saved");
+}
+
+static void test_stats_and_reset(void)
+{
+	struct tcplog_dp_stats st;
+	struct tcplog_percpu *pc = calloc((size_t)ncpus, sizeof(*pc));
+	struct tcplog_conn_key k;
+	struct conn_rec r;
+	long deleted = -1;
+	__u32 zero = 0;
+	int i;
+
+	set_stats(3);
+	TL_EQ_INT(maps_stats(&m, &st), 0);
+	for (i = 0; i < TCPLOG_STAT_MAX; i++)
+		TL_EQ_U64(st.count[i], 3ull * (uint64_t)(i + 1) *
+					       (uint64_t)ncpus);
+	for (i = 0; i < 10; i++) {
+		k = key_of(i, 25);
+		put(&k, 100, 1, 0, SEC, SEC);
+	}
+	k = key_of(0, 25);
+	TL_EQ_INT(maps_take(&m, &k, TCPLOG_REASON_RST, &r), 1);
+	TL_EQ_INT(maps_reset(&m, &deleted), 0);
+	TL_EQ_INT(deleted, 9);
+	TL_EQ_INT(maps_stats(&m, &st), 0);
+	TL_EQ_U64(tcplog_stats_seen(&st), 0);
+	TL_EQ_U64(m.totals.entries, 0);
+	/* The clock cache of every CPU is kept. */
+	TL_CHECK(!bpf_map_lookup_elem(m.percpu_fd, &zero, pc), "per-CPU");
+	for (i = 0; i < ncpus; i++)
+		TL_EQ_U64(pc[i].clock_jiffies, 1000 + (uint64_t)i);
+	free(pc);
+}
+
+/* A reset that cannot write says so (it answered ok once). */
+static void test_reset_failure(void)
+{
+	struct maps broken;
+	long deleted;
+
+	maps_init(&broken, m.conns_fd, -1, m.totals_fd, m.capacity);
+	TL_CHECK(maps_reset(&broken, &deleted) < 0, "reset without per-CPU map");
+	maps_init(&broken, m.conns_fd, m.percpu_fd, -1, m.capacity);
+	TL_CHECK(maps_reset(&broken, &deleted) < 0, "reset without totals");
+}
+
+/* ---- the snapshot ------------------------------------------------------------- */
+
+/* Every record of one pass, in the order given. */
+static size_t pass(const struct api_request *req, struct conn_rec *out,
+		   size_t max, struct snapshot *s)
+{
+	struct conn_rec r;
+	size_t n = 0;
+	int ret;
+
+	TL_EQ_INT(snapshot_begin(s, &m, req), 0);
+	while ((ret = snapshot_next(s, &r)) != 0) {
+		if (ret == -EAGAIN)
+			continue;
+		if (n < max)
+			out[n] = r;
+		n++;
+	}
+	snapshot_end(s);
+	return n;
+}
+
+static void test_snapshot(void)
+{
+	struct api_request req = { .port = -1, .vlan = -1 };
+	struct tcplog_conn_key k;
+	struct conn_rec got[16];
+	struct snapshot s;
+	size_t i;
+
+	/* 6000 entries: bytes i, packets 6000 - i; port 80 for i % 1000 == 0. */
+	for (i = 0; i < 6000; i++) {
+		k = key_of((int)i, i % 1000 ? 443 : 80);
+		if (i == 3000) {
+			k.vlan_count = 2;
+			k.vlan_id[0] = 300;
+			k.vlan_id[1] = 100;
+		}
+		put(&k, 64 * i + 64, 6000 - i, i % 2 ? TCPLOG_TCP_RST : 0,
+		    i * SEC, (6000 - i) * SEC);
+	}
+	/* Everything, with the counts. */
+	TL_EQ_U64(pass(&req, got, 0, &s), 6000);
+	TL_EQ_U64(s.entries, 6000);
+	TL_EQ_U64(s.closed, 3000);
+	/* Filters. */
+	req.port = 80;
+	TL_EQ_U64(pass(&req, got, 16, &s), 6);
+	for (i = 0; i < 6; i++)
+		TL_EQ_U64(ntohs(got[i].key.dst_port), 80);
+	req.port = -1;
+	req.vlan = 100;
+	TL_EQ_U64(pass(&req, got, 16, &s), 1);
+	TL_EQ_U64(got[0].c.bytes, 64 * 3000 + 64);
+	req.vlan = -1;
+	req.state = API_STATE_OPEN;
+	TL_EQ_U64(pass(&req, got, 0, &s), 3000);
+	req.state = API_STATE_ANY;
+	req.host_family = 4;
+	memcpy(req.host, (uint8_t[]){ 198, 18, 0x0b, 0xb8 }, 4); /* i = 3000 */
+	TL_EQ_U64(pass(&req, got, 16, &s), 1);
+	req.host_family = 0;
+	/* Sorted, limited: the top 5 by bytes, then by packets. */
+	req.sort = API_SORT_BYTES;
+	req.limit = 5;
+	TL_EQ_U64(pass(&req, got, 16, &s), 5);
+	for (i = 0; i < 5; i++)
+		TL_EQ_U64(got[i].c.bytes, 64 * (5999 - i) + 64);
+	TL_EQ_U64(s.entries, 6000);
+	req.sort = API_SORT_PACKETS;
+	TL_EQ_U64(pass(&req, got, 16, &s), 5);
+	for (i = 0; i < 5; i++)
+		TL_EQ_U64(got[i].c.packets, 6000 - i);
+	req.sort = API_SORT_LAST_SEEN;
+	req.limit = 2;
+	TL_EQ_U64(pass(&req, got, 16, &s), 2);
+	TL_EQ_U64(got[0].c.last_seen_ns, 6000 * SEC);
+	/* Unsorted with a limit: the walk goes on for the counts. */
+	req.sort = API_SORT_NONE;
+	req.limit = 3;
+	TL_EQ_U64(pass(&req, got, 16, &s), 3);
+	TL_EQ_U64(s.entries, 6000);
+}
+
+/* ---- expiry, with a fake clock ------------------------------------------------ */
+
+static uint64_t fake_boot_ns, fake_mono_ns;
+
+static uint64_t fake_now(clockid_t id)
+{
+	return id == CLOCK_BOOTTIME ? fake_boot_ns : fake_mono_ns;
+}
+
+static struct tcplog_clock wall;
+
+static void expiry_setup(struct expiry *e)
+{
+	expiry_init(e, &m, &wall);
+	e->now_ns = fake_now;
+	e->idle_timeout = 300;
+	e->closed_timeout = 30;
+	e->log_closed = false;
+}
+
+static void test_expiry_decisions(void)
+{
+	struct expiry e;
+	struct conn_rec r = { 0 };
+
+	expiry_setup(&e);
+	r.c.last_seen_ns = 1000 * SEC;
+	TL_EQ_INT(expiry_due(&e, &r, 1029 * SEC), -1);
+	r.c.tcp_flags = TCPLOG_TCP_FIN;
+	TL_EQ_INT(expiry_due(&e, &r, 1030 * SEC), TCPLOG_REASON_FIN);
+	r.c.tcp_flags = TCPLOG_TCP_FIN | TCPLOG_TCP_RST;
+	TL_EQ_INT(expiry_due(&e, &r, 1030 * SEC), TCPLOG_REASON_RST);
+	r.c.tcp_flags = 0;
+	TL_EQ_INT(expiry_due(&e, &r, 1299 * SEC), -1);
+	TL_EQ_INT(expiry_due(&e, &r, 1300 * SEC), TCPLOG_REASON_IDLE);
+	/* A packet stamped after "now" (another CPU's tick) is not idle. */
+	TL_EQ_INT(expiry_due(&e, &r, 999 * SEC), -1);
+	e.idle_timeout = 0; /* never */
+	TL_EQ_INT(expiry_due(&e, &r, 100000 * SEC), -1);
+	/* Periods: a tenth of the shortest timeout, within 1 to 10 s. */
+	TL_EQ_U64(expiry_period_ms(&e), 3000);
+	e.closed_timeout = 5;
+	TL_EQ_U64(expiry_period_ms(&e), 1000);
+	e.closed_timeout = 3600;
+	e.idle_timeout = 3600;
+	TL_EQ_U64(expiry_period_ms(&e), 10000);
+}
+
+static void test_expiry_scan(void)
+{
+	struct tcplog_conn_key open1 = key_of(1, 80), fin = key_of(2, 80),
+			       rst = key_of(3, 80), idle = key_of(4, 80);
+	struct tcplog_totals saved;
+	struct conn_rec r;
+	struct expiry e;
+	uint64_t entries;
+	__u32 zero = 0;
+
+	expiry_setup(&e);
+	fake_boot_ns = 10000 * SEC;
+	put(&open1, 100, 1, 0, 9990 * SEC, 9990 * SEC);
+	put(&fin, 200, 2, TCPLOG_TCP_FIN, 9000 * SEC, 9969 * SEC);
+	put(&rst, 300, 3, TCPLOG_TCP_RST, 9000 * SEC, 9975 * SEC);
+	put(&idle, 400, 4, 0, 9000 * SEC, 9600 * SEC);
+	TL_EQ_U64(expiry_scan(&e), 3000);
+	/* fin (31 s closed) and idle (400 s) went; rst (25 s) stays. */
+	TL_EQ_INT(maps_lookup(&m, &fin, &r), -ENOENT);
+	TL_EQ_INT(maps_lookup(&m, &idle, &r), -ENOENT);
+	TL_EQ_INT(maps_lookup(&m, &rst, &r), 0);
+	TL_EQ_INT(maps_lookup(&m, &open1, &r), 0);
+	TL_EQ_U64(e.entries_left, 2);
+	TL_EQ_U64(m.totals.bytes, 600);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_FIN], 1);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 1);
+	/* Saved with the scan. */
+	TL_CHECK(!bpf_map_lookup_elem(m.totals_fd, &zero, &saved), "totals");
+	TL_EQ_U64(saved.bytes, 600);
+	/* Five seconds later the RST one is due. */
+	fake_boot_ns += 5 * SEC;
+	expiry_scan(&e);
+	TL_EQ_INT(maps_lookup(&m, &rst, &r), -ENOENT);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_RST], 1);
+	TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
+	TL_EQ_U64(entries, 1);
+}
+
+static void test_expiry_pressure(void)
+{
+	struct tcplog_conn_key k;
+	struct conn_rec r;
+	struct expiry e;
+	uint64_t entries;
+	int i;
+
+	/* 95 of 100 entries, none due: the 15 longest idle go (to 80 %). */
+	expiry_setup(&e);
+	fake_boot_ns = 20000 * SEC;
+	for (i = 0; i < 95; i++) {
+		k = key_of(i, 8080);
+		put(&k, 10, 1, 0, 19000 * SEC, (19900 + (uint64_t)i) * SEC);
+	}
+	expiry_scan(&e);
+	TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
+	TL_EQ_U64(entries, 80);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 15);
+	for (i = 0; i < 95; i++) {
+		k = key_of(i, 8080);
+		TL_EQ_INT(maps_lookup(&m, &k, &r), i < 15 ? -ENOENT : 0);
+	}
+}
+
+/* A scan that took long spaces the next one out (at most 2 % of a CPU). */
+static uint64_t slow_now(clockid_t id)
+{
+	/* Each monotonic read is 200 ms after the previous one. */
+	if (id == CLOCK_MONOTONIC)
+		return fake_mono_ns += 200000000ull;
+	return fake_boot_ns;
+}
+
+static void test_expiry_spacing(void)
+{
+	struct expiry e;
+
+	expiry_setup(&e);
+	e.now_ns = slow_now;
+	TL_EQ_U64(expiry_scan(&e), 200 * 50);
+}
+
+/* Each case gets fresh maps. */
+#define CASE(fn, cap)                                                      \
+	static void fn##_fresh(void)                                       \
+	{                                                                  \
+		if (make_maps(cap)) {                                      \
+			TL_CHECK(0, "creating maps: %s", strerror(errno)); \
+			return;                                            \
+		}                                                          \
+		fn();                                                      \
+		close_maps();                                              \
+	}
+CASE(test_walk_count_lookup, 8192)
+CASE(test_walk_exact_above_2_53, 16)
+CASE(test_take_and_totals, 16)
+CASE(test_stats_and_reset, 64)
+CASE(test_reset_failure, 16)
+CASE(test_snapshot, 8192)
+CASE(test_expiry_decisions, 16)
+CASE(test_expiry_scan, 64)
+CASE(test_expiry_pressure, 100)
+CASE(test_expiry_spacing, 16)
+
+int main(void)
+{
+	static const struct tl_case cases[] = {
+		{ "walk, count, lookup", test_walk_count_lookup_fresh },
+		{ "counts exact above 2^53", test_walk_exact_above_2_53_fresh },
+		{ "take into the totals; save, load",
+		  test_take_and_totals_fresh },
+		{ "per-CPU sum; reset keeps the clock cache",
+		  test_stats_and_reset_fresh },
+		{ "a reset that cannot write fails",
+		  test_reset_failure_fresh },
+		{ "snapshot filters, sorts, limits", test_snapshot_fresh },
+		{ "expiry decisions", test_expiry_decisions_fresh },
+		{ "expiry scan with a fake clock", test_expiry_scan_fresh },
+		{ "expiry under pressure", test_expiry_pressure_fresh },
+		{ "expiry spacing after a long scan",
+		  test_expiry_spacing_fresh },
+	};
+	int fd;
+
+	ncpus = libbpf_num_possible_cpus();
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "t_probe", 4, 4, 1, NULL);
+	if (fd < 0)
+		tl_skip("cannot create BPF maps (%s): needs CAP_BPF",
+			strerror(errno));
+	close(fd);
+	return TL_RUN(cases);
+}

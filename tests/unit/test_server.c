@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_server.c - the API server alone (daemon/server/server.c): clients on
+ * socketpairs, a fake handler, a real sd-event loop. Checks the limits:
+ * one request answered at a time and in order, a too-long line refused and
+ * the connection kept, a client that does not read its answer or sits idle
+ * dropped, the longest-idle client making room for a new one, a streamed
+ * answer produced only as fast as the client reads it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <systemd/sd-event.h>
+
+#include "jsonw.h"
+#include "server.h"
+#include "testlib.h"
+
+/* The fake handler: "big" streams many bytes, anything else is echoed. */
+struct fake {
+	uint64_t answered, steps, streamed, stream_total;
+	uint64_t written, ended; /* bytes step() wrote; streams ended */
+	uint64_t last_peer_requests;
+};
+
+struct stream {
+	uint64_t left;
+};
+
+static void *fake_answer(void *ctx, const char *line, size_t len,
+			 const struct api_peer *peer, struct jw *out)
+{
+	struct fake *f = ctx;
+	char text[128];
+	struct stream *s;
+
+	f->answered++;
+	f->last_peer_requests = peer->requests;
+	if (len == 3 && !memcmp(line, "big", 3)) {
+		s = calloc(1, sizeof(*s));
+		s->left = f->stream_total;
+		return s;
+	}
+	snprintf(text, sizeof(text), "%.*s", (int)len, line);
+	jw_object_begin(out);
+	jw_kv_string(out, "echo", text);
+	jw_object_end(out);
+	jw_newline(out);
+	return NULL;
+}
+
+static bool fake_step(void *ctx, void *stream, struct jw *out, size_t budget)
+{
+	struct fake *f = ctx;
+	struct stream *s = stream;
+	size_t before = out->len;
+	bool done;
+
+	f->steps++;
+	while (out->len < budget && s->left) {
+		jw_string(out, "0123456789012345678901234567890123456789");
+		f->streamed += 42;
+		s->left = s->left > 42 ? s->left - 42 : 0;
+	}
+	done = !s->left;
+	if (done)
+		jw_newline(out);
+	f->written += out->len - before;
+	return done;
+}
+
+static struct fake fake;
+
+static void fake_end(void *stream)
+{
+	fake.ended++;
+	free(stream);
+}
+static struct server srv;
+static sd_event *ev;
+
+static void setup(void)
+{
+	const struct server_handler h = { .ctx = &fake,
+					  .answer = fake_answer,
+					  .step = fake_step,
+					  .end = fake_end };
+
+	memset(&fake, 0, sizeof(fake));
+	TL_EQ_INT(sd_event_new(&ev), 0);
+	server_init(&srv);
+	srv.idle_ms = 300;
+	TL_EQ_INT(server_start(&srv, ev, &h), 0);
+}
+
+static void teardown(void)
+{
+	server_close(&srv);
+	ev = sd_event_unref(ev);
+}
+
+/* A connected client: our end is returned, the other is the server's. */
+static int client(void)
+{
+	int sv[2];
+
+	TL_CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+		 "socketpair");
+	TL_EQ_INT(server_add_client(&srv, sv[1]), 0);
+	return sv[0];
+}
+
+/* Runs the loop for @ms milliseconds. */
+static void spin(int ms)
+{
+	uint64_t end;
+
+	sd_event_now(ev, CLOCK_MONOTONIC, &end);
+	end += (uint64_t)ms * 1000;
+	for (;;) {
+		uint64_t now;
+
+		sd_event_now(ev, CLOCK_MONOTONIC, &now);
+		if (now >= end)
+			break;
+		sd_event_run(ev, end - now);
+	}
+}
+
+/* Reads what is there within @ms into @buf (NUL-terminated). */
+static size_t drain(int fd, char *buf, size_t size, int ms)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	spin(ms);
+	while (got + 1 < size &&
+	       (n = recv(fd, buf + got, size - 1 - got, MSG_DONTWAIT)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	return got;
+}
+
+/* Reads what is left; true if the server closed its end. */
+static bool closed_by_server(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		;
+	return n == 0;
+}
+
+static void test_requests_in_order(void)
+{
+	char buf[4096];
+	int fd;
+
+	setup();
+	fd = client();
+	/* Three requests in one write, an empty line and a CRLF among them. */
+	TL_CHECK(send(fd, "one\n\ntwo\r\n\r\nthree\n", 18, 0) == 18, "send");
+	drain(fd, buf, sizeof(buf), 50);
+	TL_EQ_STR(buf, "{\"echo\":\"one\"}\n{\"echo\":\"two\\r\"}\n"
+		       "{\"echo\":\"three\"}\n");
+	TL_EQ_U64(fake.answered, 3);
+	TL_EQ_U64(fake.last_peer_requests, 3);
+	/* Shutting its side: the rest is answered, then closed. */
+	TL_CHECK(send(fd, "four\n", 5, 0) == 5, "send");
+	shutdown(fd, SHUT_WR);
+	drain(fd, buf, sizeof(buf), 50);
+	TL_EQ_STR(buf, "{\"echo\":\"four\"}\n");
+	TL_EQ_INT(srv.n_clients, 0);
+	close(fd);
+	teardown();
+}
+
+static void test_too_large(void)
+{
+	size_t big = API_MAX_REQUEST + 1000, sent = 0;
+	char *line = malloc(big), buf[4096];
+	ssize_t n;
+	int fd;
+
+	setup();
+	fd = client();
+	memset(line, 'x', big);
+	while (sent < big) {
+		n = send(fd, line + sent, big - sent, MSG_DONTWAIT);
+		if (n > 0)
+			sent += (size_t)n;
+		spin(5);
+	}
+	TL_CHECK(send(fd, "\nafter\n", 7, 0) == 7, "send");
+	drain(fd, buf, sizeof(buf), 100);
+	TL_CHECK(strstr(buf, "\"code\":\"too_large\""), "too_large: %s", buf);
+	/* The connection goes on: the next line is answered. */
+	TL_CHECK(strstr(buf, "{\"echo\":\"after\"}\n"), "after: %s", buf);
+	TL_EQ_U64(fake.answered, 1);
+	TL_EQ_INT(srv.n_clients, 1);
+	free(line);
+	close(fd);
+	teardown();
+}
+
+static void test_idle_and_not_reading(void)
+{
+	int idle, slow, busy;
+	char buf[256];
+
+	setup();
+	idle = client();
+	/* A 64 MiB answer nobody reads. */
+	fake.stream_total = 64ull << 20;
+	slow = client();
+	TL_CHECK(send(slow, "big\n", 4, 0) == 4, "send");
+	busy = client();
+	spin(150);
+	TL_CHECK(send(busy, "ping\n", 5, 0) == 5, "send");
+	drain(busy, buf, sizeof(buf), 200);
+	TL_EQ_STR(buf, "{\"echo\":\"ping\"}\n");
+	/* The server kept at most what the socket and its low-water mark
+	 * hold, not the answer. */
+	TL_CHECK(fake.streamed < (4ull << 20), "streamed %llu bytes unread",
+		 (unsigned long long)fake.streamed);
+	spin(300);
+	/* idle (nothing for 450+ ms) and slow (not reading) are gone; busy
+	 * was active 300 ms ago... and then idle too. */
+	TL_CHECK(closed_by_server(idle), "the idle client is closed");
+	TL_CHECK(closed_by_server(slow), "the client not reading is closed");
+	TL_EQ_INT(srv.n_clients, 0);
+	close(idle);
+	close(slow);
+	close(busy);
+	teardown();
+}
+
+static void test_streamed_whole(void)
+{
+	uint64_t total = 0;
+	char buf[65536];
+	size_t n;
+	int fd;
+
+	setup();
+	fake.stream_total = 5ull << 20;
+	fd = client();
+	TL_CHECK(send(fd, "big\n", 4, 0) == 4, "send");
+	do {
+		n = drain(fd, buf, sizeof(buf), 2);
+		total += n;
+	} while (n || !fake.ended);
+	/* In 42-byte pieces. */
+	TL_EQ_U64(fake.streamed, (fake.stream_total + 41) / 42 * 42);
+	TL_EQ_U64(total, fake.written);
+	TL_CHECK(buf[n ? n - 1 : 0] == '\n' || total, "ends");
+	close(fd);
+	teardown();
+}
+
+static void test_make_room(void)
+{
+	int fds[SERVER_MAX_CLIENTS + 1], i;
+	char buf[256];
+
+	setup();
+	srv.idle_ms = 60000;
+	for (i = 0; i < SERVER_MAX_CLIENTS; i++) {
+		fds[i] = client();
+		spin(1);
+	}
+	/* All but the first make progress: the first is the longest idle. */
+	for (i = 1; i < SERVER_MAX_CLIENTS; i++)
+		TL_CHECK(send(fds[i], "x\n", 2, 0) == 2, "send");
+	spin(20);
+	fds[SERVER_MAX_CLIENTS] = client();
+	TL_EQ_INT(srv.n_clients, SERVER_MAX_CLIENTS);
+	TL_EQ_U64(srv.evicted, 1);
+	TL_CHECK(closed_by_server(fds[0]), "the longest-idle client made room");
+	TL_CHECK(send(fds[SERVER_MAX_CLIENTS], "new\n", 4, 0) == 4, "send");
+	drain(fds[SERVER_MAX_CLIENTS], buf, sizeof(buf), 20);
+	TL_EQ_STR(buf, "{\"echo\":\"new\"}\n");
+	for (i = 0; i <= SERVER_MAX_CLIENTS; i++)
+		close(fds[i]);
+	teardown();
+}
+
+int main(void)
+{
+	static const struct tl_case cases[] = {
+		{ "requests answered in order", test_requests_in_order },
+		{ "a too-long line is refused, the connection kept",
+		  test_too_large },
+		{ "idle and non-reading clients are dropped",
+		  test_idle_and_not_reading },
+		{ "a streamed answer arrives whole", test_streamed_whole },
+		{ "the longest-idle client makes room", test_make_room },
+	};
+
+	return TL_RUN(cases);
+}
