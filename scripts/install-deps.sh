@@ -17,7 +17,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
 	build-essential cmake pkg-config
 	clang llvm                     # BPF objects
-	libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcjson-dev
+	libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcjson-dev libjson-c-dev
 	iproute2                       # tc, ip: attaching
 )
 

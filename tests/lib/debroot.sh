@@ -14,7 +14,7 @@
 #                      a unit in ROOT that runs /share/check.sh once the
 #                      system is up (the checks power it off)
 
-DEBROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,libbpf1,libelf1,libcjson1,libsystemd0,netcat-openbsd,jq
+DEBROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,libbpf1,libelf1,libcjson1,libjson-c5,libsystemd0,netcat-openbsd,jq
 # Added to the VM root: Debian 12's kernel and what the checks use. A
 # change here makes the cached VM root anew.
 DEBROOT_VM_PKGS="linux-image-cloud-amd64 initramfs-tools kmod udev tcpdump python3-minimal procps bpftool"
