@@ -297,10 +297,50 @@ test_idle_and_disconnect() {
 	say "idle client dropped after $s s; a client leaving mid-dump did no harm"
 }
 
+# Tables print 64-bit counters exactly (they went through doubles once,
+# exact only to 2^53); with --json every failure is a JSON error object.
+test_exact_tables_and_json_errors() {
+	write_conf
+	start_daemon || return
+	local ifindex big=18446744073709551557 out
+	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
+	"$FILL_MAP" "$(pin_layout)" 1 "$ifindex" $big >/dev/null || fail "fill_map"
+	# (jq reads numbers as doubles: the text itself, then.)
+	expect_eq "json bytes" "$(ctl --json dump --port 443 | grep -o '"bytes":[0-9]*')" "\"bytes\":$big"
+	out=$(ctl dump --port 443 | awk 'NR == 2 { print $6 }')
+	expect_eq "table bytes" "$out" "$big"
+	out=$(ctl --json stats)
+	expect_eq "stats table" "$(ctl stats | awk '$1 == "packets_seen" { print $2 }')" \
+		"$(jq -r .stats.packets_seen <<<"$out")"
+	# Client-side failures, as JSON on stdout, with the usual exit codes.
+	out=$("$TCPLOGCTL" --json --socket "$WORK/nothing.sock" stats)
+	expect_eq "unreachable rc" "$?" 3
+	expect_eq "unreachable code" "$(jq -r .error.code <<<"$out")" unreachable
+	expect_eq "unreachable ok" "$(jq -r .ok <<<"$out")" false
+	out=$(ctl --json dump --port 70000)
+	expect_eq "usage rc" "$?" 1
+	expect_eq "usage code" "$(jq -r .error.code <<<"$out")" usage
+	out=$(ctl --json stats --limit 3)
+	expect_eq "misfit rc" "$?" 1
+	expect_eq "misfit message" "$(jq -r .error.message <<<"$out")" "stats takes no --limit"
+	out=$(ctl --json frobnicate)
+	expect_eq "unknown command" "$(jq -r .error.code <<<"$out")" usage
+	out=$(ctl --json --bogus stats)
+	expect_eq "unknown option" "$(jq -r .error.code <<<"$out")" usage
+	out=$("$TCPLOGCTL" --json --socket "$WORK/nothing.sock" health)
+	expect_eq "health unreachable rc" "$?" 3
+	expect_eq "health unreachable" "$(jq -r .error.code <<<"$out")" unreachable
+	# Without --json: text on stderr, nothing on stdout.
+	out=$(ctl dump --port 70000 2>/dev/null)
+	expect_eq "text usage stdout" "$out" ""
+	stop_daemon TERM
+	say "tables exact at 2^64 - 59; --json failures are JSON"
+}
+
 DEFAULT_TESTS=(
 	test_schema_and_counts test_filters_and_sorts test_health_codes
 	test_permissions test_many_clients test_watch test_socket_activation
-	test_idle_and_disconnect
+	test_idle_and_disconnect test_exact_tables_and_json_errors
 )
 
 e2e_main "$@"

@@ -31,8 +31,8 @@ int main(int argc, char **argv)
 	int fd, ifindex;
 	__u32 count;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: fill_map PIN_DIR N IFINDEX\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: fill_map PIN_DIR N IFINDEX [BYTES]\n");
 		return 2;
 	}
 	n = atol(argv[2]);
@@ -58,7 +58,8 @@ int main(int argc, char **argv)
 			__u32 src = htonl(0xc6120000u | (__u32)(done >> 8));
 			__u32 dst = htonl(0xc6130001u);
 			__u64 packets = 10 + (__u64)(done % 1000);
-			__u64 bytes = packets * 1200;
+			__u64 bytes = argc == 5 ? strtoull(argv[4], NULL, 10) :
+						  packets * 1200;
 
 			memset(k, 0, sizeof(*k));
 			memcpy(k->src_addr, &src, 4);
@@ -69,7 +70,12 @@ int main(int argc, char **argv)
 			k->direction = TCPLOG_DIR_INGRESS;
 			k->family = TCPLOG_FAMILY_IPV4;
 			memset(v, 0, sizeof(*v));
-			v->counter = packets * TCPLOG_COUNTER_PACKET + bytes;
+			/* bytes above 4 GiB: carries, as the program counts
+			 * them (see struct tcplog_conn_val). */
+			v->bytes_carries = bytes >> 32;
+			v->counter = (packets + v->bytes_carries) *
+					     TCPLOG_COUNTER_PACKET +
+				     (bytes & TCPLOG_COUNTER_BYTES_MASK);
 			v->gso_extra = packets / 3;
 			v->l2_len = 14;
 			v->tcp_flags = TCPLOG_TCP_SYN | TCPLOG_TCP_ACK;
