@@ -200,14 +200,11 @@ int main(int argc, char **argv)
 		struct tcplog_clock clock;
 
 		tcplog_clock_init(&clock);
-		ret = migrate_counts(&d.pins, loader_conns_fd(&d.loader),
-				     loader_totals_fd(&d.loader), &clock, &mr);
+		ret = migrate_counts(&d.pins, &d.maps, &clock, &mr);
 		if (ret)
 			goto out;
 		if (!mr.kept)
 			pins_remove_other_layouts(&d.pins);
-		/* The upgrade added to the pinned totals. */
-		maps_totals_load(&d.maps);
 	}
 
 	daemon_status(&d, status, sizeof(status));

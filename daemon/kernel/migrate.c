@@ -95,19 +95,9 @@ int migrate_pins(const struct pins *p)
 	return 1;
 }
 
-static void fold(struct tcplog_totals *t, const struct conn_rec *r, int reason)
-{
-	t->entries++;
-	t->bytes += r->c.bytes;
-	t->ip_bytes += r->c.ip_bytes;
-	t->packets += r->c.packets;
-	t->segments += r->c.segments;
-	t->reason[reason]++;
-}
-
 struct drain_ctx {
-	int old_fd, new_fd, totals_fd;
-	struct tcplog_totals *t;
+	int old_fd;
+	struct maps *maps; /* the new layout's maps, through their owner */
 	const struct tcplog_clock *clock;
 	struct migrate_result *res;
 };
@@ -122,7 +112,7 @@ static void move_entry(const struct drain_ctx *c, const struct v1_conn_key *ok)
 	char ifname[IF_NAMESIZE];
 	struct tcplog_conn_val val;
 	struct conn_rec r;
-	__u32 zero = 0;
+	int err;
 
 	if (bpf_map_lookup_and_delete_elem(c->old_fd, ok, &val))
 		return; /* gone meanwhile */
@@ -136,18 +126,20 @@ static void move_entry(const struct drain_ctx *c, const struct v1_conn_key *ok)
 	r.key.family = ok->family;
 	/* The value's layout did not change. NOEXIST: never overwrite what
 	 * the new program counted. */
-	if (bpf_map_update_elem(c->new_fd, &r.key, &val, BPF_NOEXIST) == 0) {
+	err = maps_insert_new(c->maps, &r.key, &val);
+	if (!err) {
 		c->res->moved++;
 		return;
 	}
-	if (errno == EEXIST)
+	if (err == -EEXIST)
 		c->res->folded++;
 	else
 		c->res->refused++; /* the new map is full, say */
 	tcplog_conn_derive(&val, &r.c);
-	fold(c->t, &r, TCPLOG_REASON_UPGRADE);
-	if (bpf_map_update_elem(c->totals_fd, &zero, c->t, BPF_ANY))
-		log_warn("Cannot save the expired totals: %s", strerror(errno));
+	maps_fold(c->maps, &r, TCPLOG_REASON_UPGRADE);
+	err = maps_totals_save(c->maps);
+	if (err)
+		log_warn("Cannot save the expired totals: %s", strerror(-err));
 	if (!if_indextoname(ok->ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "%u", ok->ifindex);
 	connlog_record(&r, TCPLOG_REASON_UPGRADE, c->clock, ifname);
@@ -180,10 +172,11 @@ static long drain(const struct drain_ctx *c)
 	return seen;
 }
 
-/* Adds the old totals to @t, saves @t, then zeroes the old totals, so a
- * restart before the old folder is gone does not add them twice. */
-static int carry_totals(const char *dir, int totals_fd, struct tcplog_totals *t)
+/* Adds the old totals to the new, saves those, then zeroes the old ones,
+ * so a restart before the old folder is gone does not add them twice. */
+static int carry_totals(const char *dir, struct maps *m)
 {
+	struct tcplog_totals *t = &m->totals;
 	static const struct v1_totals none;
 	char path[400];
 	struct v1_totals ot;
@@ -201,26 +194,19 @@ static int carry_totals(const char *dir, int totals_fd, struct tcplog_totals *t)
 		for (i = 0; i < V1_REASONS; i++)
 			t->reason[i] += ot.reason[i];
 	}
-	if (bpf_map_update_elem(totals_fd, &zero, t, BPF_ANY))
-		err = -errno;
-	else if (fd >= 0)
+	err = maps_totals_save(m);
+	if (!err && fd >= 0)
 		bpf_map_update_elem(fd, &zero, &none, BPF_ANY);
 	if (fd >= 0)
 		close(fd);
 	return err;
 }
 
-int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
+int migrate_counts(const struct pins *p, struct maps *m,
 		   const struct tcplog_clock *clock, struct migrate_result *res)
 {
-	struct tcplog_totals t;
-	struct drain_ctx c = { .new_fd = conns_fd,
-			       .totals_fd = totals_fd,
-			       .t = &t,
-			       .clock = clock,
-			       .res = res };
+	struct drain_ctx c = { .maps = m, .clock = clock, .res = res };
 	char dir[300], path[400];
-	__u32 zero = 0;
 	long n = 0;
 	int err, i;
 
@@ -230,8 +216,6 @@ int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
 	c.old_fd = bpf_obj_get(path);
 	if (c.old_fd < 0)
 		return 0;
-	if (bpf_map_lookup_elem(totals_fd, &zero, &t))
-		memset(&t, 0, sizeof(t));
 
 	/*
 	 * The old program is off every hook, but a packet it was handling on
@@ -247,7 +231,7 @@ int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
 	}
 	close(c.old_fd);
 
-	err = carry_totals(dir, totals_fd, &t);
+	err = carry_totals(dir, m);
 	if (err)
 		log_err("Cannot write the expired totals: %s; keeping the pins "
 			"in %s",

@@ -29,6 +29,7 @@
 #include <stdbool.h>
 
 #include "format.h"
+#include "maps.h"
 #include "pins.h"
 
 /* Step 1. Returns 1 if an old layout is being upgraded, 0 if none. */
@@ -42,13 +43,14 @@ struct migrate_result {
 };
 
 /*
- * Step 3: drains the old connection map into @conns_fd and the old totals
- * into @totals_fd (read, added to, written back: call it before anything
- * else writes the totals). @clock turns boot times into wall-clock times
+ * Step 3: drains the old connection map into the new one and the old
+ * totals into the new (added to m->totals, loaded by the caller, and
+ * saved), all through the map owner @m: call it before anything else
+ * writes the totals. @clock turns boot times into wall-clock times
  * for the journal records of folded entries. Removes the old layout's
  * folder when it is empty. Returns 0 or a negative errno (logged).
  */
-int migrate_counts(const struct pins *p, int conns_fd, int totals_fd,
+int migrate_counts(const struct pins *p, struct maps *m,
 		   const struct tcplog_clock *clock,
 		   struct migrate_result *res);
 

@@ -193,10 +193,21 @@ int maps_lookup(const struct maps *m, const struct tcplog_conn_key *key,
 	return 0;
 }
 
+void maps_fold(struct maps *m, const struct conn_rec *r, int reason)
+{
+	struct tcplog_totals *t = &m->totals;
+
+	t->entries++;
+	t->bytes += r->c.bytes;
+	t->ip_bytes += r->c.ip_bytes;
+	t->packets += r->c.packets;
+	t->segments += r->c.segments;
+	t->reason[reason]++;
+}
+
 int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
 	      struct conn_rec *out)
 {
-	struct tcplog_totals *t = &m->totals;
 	struct tcplog_conn_val val;
 
 	if (reason < 0 || reason >= TCPLOG_REASON_MAX)
@@ -205,13 +216,16 @@ int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
 		return errno == ENOENT ? 0 : -errno;
 	out->key = *key;
 	tcplog_conn_derive(&val, &out->c);
-	t->entries++;
-	t->bytes += out->c.bytes;
-	t->ip_bytes += out->c.ip_bytes;
-	t->packets += out->c.packets;
-	t->segments += out->c.segments;
-	t->reason[reason]++;
+	maps_fold(m, out, reason);
 	return 1;
+}
+
+int maps_insert_new(struct maps *m, const struct tcplog_conn_key *key,
+		    const struct tcplog_conn_val *val)
+{
+	if (bpf_map_update_elem(m->conns_fd, key, val, BPF_NOEXIST))
+		return -errno;
+	return 0;
 }
 
 /* ---- statistics and totals ------------------------------------------------------ */

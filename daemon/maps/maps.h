@@ -80,6 +80,17 @@ int maps_lookup(const struct maps *m, const struct tcplog_conn_key *key,
 int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
 	      struct conn_rec *out);
 
+/*
+ * Puts @val under @key unless the key is there already (never overwrites
+ * what the datapath counted): 0, -EEXIST, or a negative errno (-E2BIG:
+ * the map is full). For an upgrade that carries entries over.
+ */
+int maps_insert_new(struct maps *m, const struct tcplog_conn_key *key,
+		    const struct tcplog_conn_val *val);
+
+/* Adds the counts of @r to the totals with @reason, in memory. */
+void maps_fold(struct maps *m, const struct conn_rec *r, int reason);
+
 /* The datapath statistics, summed over the CPUs. */
 int maps_stats(const struct maps *m, struct tcplog_dp_stats *out);
 

@@ -130,6 +130,7 @@ static void test_migrate(void)
 				.segments = 12,
 				.reason = { 1, 1, 1, 1 } };
 	struct tcplog_totals t;
+	struct maps m;
 	struct tcplog_conn_counts c;
 	struct migrate_result res;
 	struct tcplog_conn_key nk;
@@ -167,8 +168,9 @@ static void test_migrate(void)
 	TL_CHECK(bpf_map_update_elem(new_conns, &nk, &already, 0) == 0,
 		 "new entry");
 
-	TL_EQ_INT(migrate_counts(&pins, new_conns, new_totals, &clock, &res),
-		  0);
+	maps_init(&m, new_conns, -1, new_totals, 16);
+	TL_EQ_INT(maps_totals_load(&m), 0);
+	TL_EQ_INT(migrate_counts(&pins, &m, &clock, &res), 0);
 	TL_EQ_INT(res.moved, 2);
 	TL_EQ_INT(res.folded, 1);
 
@@ -222,6 +224,7 @@ static void test_refused(void)
 	struct migrate_result res;
 	struct tcplog_clock clock = { 0 };
 	struct tcplog_totals t;
+	struct maps m;
 	struct v1_conn_key ok;
 	__u64 bytes = 0, packets = 0;
 	__u32 zero = 0;
@@ -243,8 +246,9 @@ static void test_refused(void)
 		bytes += olds[i].bytes;
 		packets += olds[i].packets;
 	}
-	TL_EQ_INT(migrate_counts(&pins, new_conns, new_totals, &clock, &res),
-		  0);
+	maps_init(&m, new_conns, -1, new_totals, 16);
+	TL_EQ_INT(maps_totals_load(&m), 0);
+	TL_EQ_INT(migrate_counts(&pins, &m, &clock, &res), 0);
 	TL_EQ_INT(res.moved, 1);
 	TL_EQ_INT(res.folded, 0);
 	TL_EQ_INT(res.refused, 2);
