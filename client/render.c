@@ -164,16 +164,16 @@ void fmt_iface(char *buf, size_t size, const struct json_object *c)
 		v = json_object_array_get_idx(vlans, i);
 		if (!json_object_is_type(v, json_type_int) || used >= size)
 			break;
-		used += (size_t)snprintf(buf + used, size - used, "%c%s%llu",
-					 sep, sep == ':' ? "v" : "",
-					 (unsigned long long)
-						 json_object_get_uint64(v));
+		used += (size_t)snprintf(
+			buf + used, size - used, "%c%s%llu", sep,
+			sep == ':' ? "v" : "",
+			(unsigned long long)json_object_get_uint64(v));
 		sep = '.';
 	}
 }
 
-void conn_columns(const struct json_object *c, const char **row, char *ifc, char *src,
-		  char *dst, size_t size)
+void conn_columns(const struct json_object *c, const char **row, char *ifc,
+		  char *src, char *dst, size_t size)
 {
 	fmt_iface(ifc, size, c);
 	fmt_endpoint(src, size, json_str(c, "src_ip"), json_u64(c, "src_port"));

@@ -46,8 +46,8 @@ void fmt_iface(char *buf, size_t size, const struct json_object *c);
  * DESTINATION STATE into row[0..4]; @ifc, @src and @dst (@size bytes each)
  * hold the interface and endpoint texts.
  */
-void conn_columns(const struct json_object *c, const char **row, char *ifc, char *src,
-		  char *dst, size_t size);
+void conn_columns(const struct json_object *c, const char **row, char *ifc,
+		  char *src, char *dst, size_t size);
 /* "2026-11-30T03:47:39.396190Z" -> "03:47:39.396" (@size 13 or more). */
 void short_time(char *buf, size_t size, const char *rfc3339);
 

@@ -79,8 +79,7 @@ static int opt_json(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 	return 0;
 }
 
-static int opt_human(struct ctl_opts *o, const char *arg,
-		     struct ctl_error *err)
+static int opt_human(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 {
 	(void)arg;
 	(void)err;
@@ -91,11 +90,11 @@ static int opt_human(struct ctl_opts *o, const char *arg,
 static int usage_error(struct ctl_error *err, const char *opt, const char *arg,
 		       const char *what)
 {
-	return ctl_fail(err, EXIT_USAGE, CTL_ERR_USAGE, "--%s: '%s' is %s",
-			opt, arg, what);
+	return ctl_fail(err, EXIT_USAGE, CTL_ERR_USAGE, "--%s: '%s' is %s", opt,
+			arg, what);
 }
 
-/* A whole number from @min to @max, written in decimal digits only. */
+/* A whole number up to @max, written in decimal digits only. */
 static int parse_uint(const char *arg, unsigned long long max,
 		      unsigned long long *out)
 {
@@ -122,8 +121,7 @@ static int opt_sort(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 	return 0;
 }
 
-static int opt_limit(struct ctl_opts *o, const char *arg,
-		     struct ctl_error *err)
+static int opt_limit(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 {
 	unsigned long long v;
 
@@ -133,8 +131,7 @@ static int opt_limit(struct ctl_opts *o, const char *arg,
 	return 0;
 }
 
-static int opt_iface(struct ctl_opts *o, const char *arg,
-		     struct ctl_error *err)
+static int opt_iface(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 {
 	if (!*arg || strlen(arg) >= IF_NAMESIZE)
 		return usage_error(err, "iface", arg, "not an interface name");
@@ -173,8 +170,7 @@ static int opt_vlan(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 	return 0;
 }
 
-static int opt_state(struct ctl_opts *o, const char *arg,
-		     struct ctl_error *err)
+static int opt_state(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 {
 	if (!strcmp(arg, "open"))
 		o->req.state = API_STATE_OPEN;
@@ -261,8 +257,9 @@ static void usage(FILE *out)
 		fprintf(out, "  %-22s %s\n",
 			name + (opts[j].short_name ? 0 : 1), opts[j].help);
 	}
-	fprintf(out, "\nExit: 0 success, 1 bad usage, 2 the daemon answered with "
-		     "an error, 3 the daemon is unreachable.\n");
+	fprintf(out,
+		"\nExit: 0 success, 1 bad usage, 2 the daemon answered with "
+		"an error, 3 the daemon is unreachable.\n");
 }
 
 /* ---- running ---------------------------------------------------------------- */
@@ -296,8 +293,8 @@ static int raw_json(const struct ctl_opts *o, const char *request,
 	return status;
 }
 
-static void request_of(const struct cmd *c, const struct ctl_opts *o,
-		       char *buf, size_t size)
+static void request_of(const struct cmd *c, const struct ctl_opts *o, char *buf,
+		       size_t size)
 {
 	if (c->api == API_CMD_DUMP)
 		ctl_dump_request(o, buf, size);

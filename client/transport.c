@@ -50,7 +50,7 @@ int ctl_connect(const char *path, struct ctl_error *err)
 			 "permission denied on %s: run as root or join the "
 			 "group '%s' (usermod -aG %s USER, then log in again)",
 			 path, gr ? gr->gr_name : "tcplogger",
-			gr ? gr->gr_name : "tcplogger");
+			 gr ? gr->gr_name : "tcplogger");
 	} else {
 		ctl_fail(err, EXIT_UNREACHABLE, CTL_ERR_UNREACHABLE,
 			 "cannot reach tcploggerd at %s: %s (is the daemon "

@@ -29,9 +29,9 @@ struct ctl_error {
 	char msg[600];
 };
 
-__attribute__((format(printf, 4, 5))) int
-ctl_fail(struct ctl_error *err, int status, const char *code, const char *fmt,
-	 ...);
+__attribute__((format(printf, 4, 5))) int ctl_fail(struct ctl_error *err,
+						   int status, const char *code,
+						   const char *fmt, ...);
 
 /*
  * Connects to the daemon at @path. On failure describes why in @err,

@@ -190,10 +190,11 @@ void daemon_status(struct daemon *d, char *buf, size_t size)
 	used += (size_t)snprintf(buf, size, "Counting on %d of %d hooks:", on,
 				 d->hooks.n);
 	for (i = 0; i < d->hooks.n && used < size; i++)
-		used += (size_t)snprintf(buf + used, size - used, " %s/%s(%s)",
-					 d->hooks.att[i].ifname,
-					 att_dir_name(d->hooks.att[i].direction),
-					 att_mode_name(d->hooks.att[i].mode));
+		used += (size_t)snprintf(
+			buf + used, size - used, " %s/%s(%s)",
+			d->hooks.att[i].ifname,
+			att_dir_name(d->hooks.att[i].direction),
+			att_mode_name(d->hooks.att[i].mode));
 	/* Counting a million entries takes a third of a second: the
 	 * expiry scan has just done it. */
 	if (d->expiry.entries_left >= 0)
@@ -218,7 +219,8 @@ static int rearm(sd_event_source *src, uint64_t usec)
 {
 	int err = sd_event_source_set_time_relative(src, usec);
 
-	return err < 0 ? err : sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	return err < 0 ? err :
+			 sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 }
 
 static void reload(struct daemon *d)
@@ -324,7 +326,10 @@ static void end(void *stream)
 static int add_sources(struct daemon *d)
 {
 	const struct server_handler handler = {
-		.ctx = &d->api, .answer = answer, .step = step, .end = end,
+		.ctx = &d->api,
+		.answer = answer,
+		.step = step,
+		.end = end,
 	};
 	sd_event *e = d->event;
 	int err;
@@ -398,7 +403,8 @@ int daemon_wire(struct daemon *d)
 	tcplog_clock_init(&d->wall);
 	expiry_init(&d->expiry, &d->maps, &d->wall);
 	expiry_configure(&d->expiry, &d->cfg);
-	d->api = (struct api){ .maps = &d->maps, .wall = &d->wall,
+	d->api = (struct api){ .maps = &d->maps,
+			       .wall = &d->wall,
 			       .hooks = &d->hooks };
 	return 0;
 }

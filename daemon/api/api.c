@@ -28,7 +28,6 @@ struct dump_stream {
 	struct time_cache times;
 };
 
-
 static void write_time(struct jw *w, const char *key, struct time_cache *tc,
 		       const struct tcplog_clock *clock, __u64 boot_ns)
 {
@@ -174,8 +173,7 @@ static void write_head(struct jw *w)
 
 static struct dump_stream *dump_begin(struct api *api,
 				      const struct api_request *req,
-				      const struct api_peer *peer,
-				      struct jw *w)
+				      const struct api_peer *peer, struct jw *w)
 {
 	struct dump_stream *ds = calloc(1, sizeof(*ds));
 
@@ -239,14 +237,13 @@ void api_dump_free(struct dump_stream *ds)
 
 /* ---- stats, health, reset, version --------------------------------------- */
 
-static void do_stats(struct api *api, const struct api_peer *peer,
-		     struct jw *w)
+static void do_stats(struct api *api, const struct api_peer *peer, struct jw *w)
 {
 	uint64_t entries, closed;
 
 	if (maps_count(api->maps, &entries, &closed)) {
 		jw_error_line(w, API_ERR_INTERNAL,
-			  "cannot read the connection map");
+			      "cannot read the connection map");
 		return;
 	}
 	jw_object_begin(w);
@@ -280,16 +277,16 @@ static void do_health(struct api *api, struct jw *w)
 	jw_newline(w);
 }
 
-static void do_reset(struct api *api, const struct api_peer *peer,
-		     struct jw *w)
+static void do_reset(struct api *api, const struct api_peer *peer, struct jw *w)
 {
 	char msg[API_ERR_MSG_SIZE];
 	long deleted;
 	int err;
 
 	if (peer->uid != 0) {
-		jw_error_line(w, API_ERR_PERMISSION_DENIED,
-			  "reset changes state and is allowed for root only");
+		jw_error_line(
+			w, API_ERR_PERMISSION_DENIED,
+			"reset changes state and is allowed for root only");
 		return;
 	}
 	err = maps_reset(api->maps, &deleted);

@@ -13,9 +13,10 @@ const char *health_status_name(enum health_status status)
 	return (unsigned int)status < 3 ? names[status] : "unknown";
 }
 
-__attribute__((format(printf, 4, 5))) static void
-add(struct health_report *r, const char *name, enum health_status status,
-    const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static void add(struct health_report *r,
+						      const char *name,
+						      enum health_status status,
+						      const char *fmt, ...)
 {
 	struct health_check *c = &r->checks[r->n++];
 	va_list ap;

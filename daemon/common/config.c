@@ -364,8 +364,7 @@ int config_set(struct config *cfg, const char *key, const char *value,
 		for (i = 0; i < N_KEYS && used < sizeof(known); i++)
 			used += (size_t)snprintf(known + used,
 						 sizeof(known) - used, "%s%s",
-						 i ? ", " : "",
-						 keys[i].k.name);
+						 i ? ", " : "", keys[i].k.name);
 		return fail(err, size, "unknown key '%s' (the keys: %s)", key,
 			    known);
 	}

@@ -17,8 +17,7 @@
  */
 #define SCAN_SPACING 50
 
-void expiry_init(struct expiry *e, struct maps *maps,
-		 struct tcplog_clock *wall)
+void expiry_init(struct expiry *e, struct maps *maps, struct tcplog_clock *wall)
 {
 	memset(e, 0, sizeof(*e));
 	e->maps = maps;
@@ -185,15 +184,15 @@ uint64_t expiry_scan(struct expiry *e)
 	/* Scan first, delete after: deleting while walking a hash map can
 	 * make the walk skip or repeat entries. */
 	due = find_due(e, now, &n_due, &entries);
-	spacing_ms = (e->now_ns(CLOCK_MONOTONIC) - start) * SCAN_SPACING /
-		     1000000;
+	spacing_ms =
+		(e->now_ns(CLOCK_MONOTONIC) - start) * SCAN_SPACING / 1000000;
 	for (i = 0; i < n_due; i++)
 		removed += expire_one(e, &due[i], -1, now, &names) > 0;
 	free(due);
 	e->entries_left = (long)(entries - removed);
 	pressure(e, entries - removed, now, &names);
 	if (removed || entries * 100 > (uint64_t)e->maps->capacity *
-						EXPIRY_PRESSURE_HIGH_PCT) {
+					       EXPIRY_PRESSURE_HIGH_PCT) {
 		/* The counts stay in memory; a restart before the next
 		 * save would lose them from the totals: say so, once. */
 		err = maps_totals_save(e->maps);

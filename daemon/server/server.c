@@ -220,8 +220,8 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		.requests = ++s->requests,
 	};
 
-	c->stream = s->handler.answer(s->handler.ctx, line, len, &peer,
-				      &c->out);
+	c->stream =
+		s->handler.answer(s->handler.ctx, line, len, &peer, &c->out);
 }
 
 /* Starts answering the buffered requests, one at a time. */
@@ -235,8 +235,8 @@ static void process_input(struct client *c)
 		if (!nl) {
 			if (c->in_len > API_MAX_REQUEST) {
 				jw_error_line(&c->out, API_ERR_TOO_LARGE,
-					     "request line longer than 65536 "
-					     "bytes");
+					      "request line longer than 65536 "
+					      "bytes");
 				/* Drop the rest of the line, then go on. */
 				c->discarding = c->in_len;
 				c->in_len = 0;
@@ -462,9 +462,10 @@ int server_add_client(struct server *s, int fd)
 	err = sd_event_add_io(s->event, &c->io, fd, c->io_events, on_client_io,
 			      c);
 	if (!err)
-		err = sd_event_add_time_relative(
-			s->event, &c->timer, CLOCK_MONOTONIC,
-			s->idle_ms * 1000, 100000, on_client_timer, c);
+		err = sd_event_add_time_relative(s->event, &c->timer,
+						 CLOCK_MONOTONIC,
+						 s->idle_ms * 1000, 100000,
+						 on_client_timer, c);
 	if (err < 0) {
 		client_free(c);
 		return err;
@@ -506,4 +507,3 @@ int server_start(struct server *s, sd_event *event,
 	return sd_event_add_io(event, &s->listen_src, s->listen_fd, EPOLLIN,
 			       on_listen, s);
 }
-

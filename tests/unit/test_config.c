@@ -257,8 +257,8 @@ static void test_documented(void)
 		goto out;
 	for (i = 0; (k = config_key_at(i)); i++) {
 		snprintf(want, sizeof(want), "\n%s = %s\n", k->name, k->def);
-		TL_CHECK(strstr(conf, want), "conf/tcploggerd.conf: no '%s = %s'",
-			 k->name, k->def);
+		TL_CHECK(strstr(conf, want),
+			 "conf/tcploggerd.conf: no '%s = %s'", k->name, k->def);
 		snprintf(want, sizeof(want), "\n.BR %s \" (default \" %s )\n",
 			 k->name, k->def);
 		TL_CHECK(strstr(man, want),

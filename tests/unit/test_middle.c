@@ -115,8 +115,8 @@ static void test_walk_count_lookup(void)
 	/* More than one batch, some closed. */
 	for (i = 0; i < 5000; i++) {
 		k = key_of(i, 443);
-		put(&k, 1000 + (uint64_t)i, 2, i % 5 ? 0 : TCPLOG_TCP_FIN,
-		    SEC, 2 * SEC);
+		put(&k, 1000 + (uint64_t)i, 2, i % 5 ? 0 : TCPLOG_TCP_FIN, SEC,
+		    2 * SEC);
 	}
 	TL_EQ_INT(maps_count(&m, &entries, &closed), 0);
 	TL_EQ_U64(entries, 5000);
@@ -200,8 +200,8 @@ static void test_stats_and_reset(void)
 	set_stats(3);
 	TL_EQ_INT(maps_stats(&m, &st), 0);
 	for (i = 0; i < TCPLOG_STAT_MAX; i++)
-		TL_EQ_U64(st.count[i], 3ull * (uint64_t)(i + 1) *
-					       (uint64_t)ncpus);
+		TL_EQ_U64(st.count[i],
+			  3ull * (uint64_t)(i + 1) * (uint64_t)ncpus);
 	for (i = 0; i < 10; i++) {
 		k = key_of(i, 25);
 		put(&k, 100, 1, 0, SEC, SEC);
@@ -227,7 +227,8 @@ static void test_reset_failure(void)
 	long deleted;
 
 	maps_init(&broken, m.conns_fd, -1, m.totals_fd, m.capacity);
-	TL_CHECK(maps_reset(&broken, &deleted) < 0, "reset without per-CPU map");
+	TL_CHECK(maps_reset(&broken, &deleted) < 0,
+		 "reset without per-CPU map");
 	maps_init(&broken, m.conns_fd, m.percpu_fd, -1, m.capacity);
 	TL_CHECK(maps_reset(&broken, &deleted) < 0, "reset without totals");
 }
@@ -476,8 +477,7 @@ int main(void)
 		  test_take_and_totals_fresh },
 		{ "per-CPU sum; reset keeps the clock cache",
 		  test_stats_and_reset_fresh },
-		{ "a reset that cannot write fails",
-		  test_reset_failure_fresh },
+		{ "a reset that cannot write fails", test_reset_failure_fresh },
 		{ "snapshot filters, sorts, limits", test_snapshot_fresh },
 		{ "expiry decisions", test_expiry_decisions_fresh },
 		{ "expiry scan with a fake clock", test_expiry_scan_fresh },
