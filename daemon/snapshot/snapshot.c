@@ -115,19 +115,17 @@ int sorted_add(struct sorted_set *s, const struct conn_rec *r)
 	return 0;
 }
 
-static enum api_sort cmp_sort;
-
-static int cmp_desc(const void *a, const void *b)
+static int cmp_desc(const void *a, const void *b, void *sort)
 {
-	uint64_t x = sort_value(a, cmp_sort), y = sort_value(b, cmp_sort);
+	enum api_sort by = *(const enum api_sort *)sort;
+	uint64_t x = sort_value(a, by), y = sort_value(b, by);
 
 	return (x < y) - (x > y);
 }
 
 void sorted_finish(struct sorted_set *s)
 {
-	cmp_sort = s->sort;
-	qsort(s->recs, s->n, sizeof(*s->recs), cmp_desc);
+	qsort_r(s->recs, s->n, sizeof(*s->recs), cmp_desc, &s->sort);
 }
 
 void sorted_free(struct sorted_set *s)
