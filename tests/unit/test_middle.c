@@ -15,6 +15,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "api.h"
 #include "expiry.h"
 #include "maps.h"
 #include "snapshot.h"
@@ -231,6 +232,36 @@ static void test_reset_failure(void)
 		 "reset without per-CPU map");
 	maps_init(&broken, m.conns_fd, m.percpu_fd, -1, m.capacity);
 	TL_CHECK(maps_reset(&broken, &deleted) < 0, "reset without totals");
+}
+
+/* The API's reset answers an error when a write fails (it said ok once),
+ * and refuses anyone but root. */
+static void test_api_reset(void)
+{
+	struct api_peer root = { .uid = 0 }, user = { .uid = 1000 };
+	const char *req = "{\"cmd\":\"reset\"}";
+	struct att_set hooks = { .n = 0 };
+	struct tcplog_clock clock = { 0 };
+	struct maps broken;
+	struct api api = { .maps = &m, .wall = &clock, .hooks = &hooks };
+	struct jw w;
+
+	jw_init(&w);
+	TL_CHECK(!api_answer(&api, req, strlen(req), &user, &w), "no stream");
+	TL_CHECK(w.len && strstr(w.buf, "\"code\":\"permission_denied\""),
+		 "%.*s", (int)w.len, w.buf);
+	w.len = 0;
+	api_answer(&api, req, strlen(req), &root, &w);
+	TL_CHECK(w.len && strstr(w.buf, "{\"ok\":true,\"deleted\":0}"), "%.*s",
+		 (int)w.len, w.buf);
+	maps_init(&broken, m.conns_fd, -1, m.totals_fd, m.capacity);
+	api.maps = &broken;
+	w.len = 0;
+	api_answer(&api, req, strlen(req), &root, &w);
+	TL_CHECK(w.len && strstr(w.buf, "{\"ok\":false,") &&
+			 strstr(w.buf, "\"code\":\"internal\""),
+		 "%.*s", (int)w.len, w.buf);
+	jw_free(&w);
 }
 
 /* ---- the snapshot ------------------------------------------------------------- */
@@ -462,6 +493,7 @@ CASE(test_walk_exact_above_2_53, 16)
 CASE(test_take_and_totals, 16)
 CASE(test_stats_and_reset, 64)
 CASE(test_reset_failure, 16)
+CASE(test_api_reset, 16)
 CASE(test_snapshot, 8192)
 CASE(test_expiry_decisions, 16)
 CASE(test_expiry_scan, 64)
@@ -478,6 +510,8 @@ int main(void)
 		{ "per-CPU sum; reset keeps the clock cache",
 		  test_stats_and_reset_fresh },
 		{ "a reset that cannot write fails", test_reset_failure_fresh },
+		{ "the API's reset: root only, an error when a write fails",
+		  test_api_reset_fresh },
 		{ "snapshot filters, sorts, limits", test_snapshot_fresh },
 		{ "expiry decisions", test_expiry_decisions_fresh },
 		{ "expiry scan with a fake clock", test_expiry_scan_fresh },
