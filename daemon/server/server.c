@@ -380,10 +380,13 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t events,
 		return 0;
 	}
 	/*
-	 * A full input buffer with a request in progress: stop reading
-	 * until the answer is out (EPOLLIN would spin otherwise).
+	 * Wait only for what can move this client on: the socket's room for
+	 * the answer, and input only while there is room for it and the
+	 * client has not shut its side. A full input buffer during an answer,
+	 * or the end of input of a half-closed client, stays readable: asking
+	 * for EPOLLIN then would wake the loop at once, again and again.
 	 */
-	if (c->in_len > API_MAX_REQUEST && (c->stream || ret > 0))
+	if (c->eof || (c->in_len > API_MAX_REQUEST && (c->stream || ret > 0)))
 		ret = set_io_events(c, EPOLLOUT);
 	else
 		ret = set_io_events(c, EPOLLIN | EPOLLRDHUP |

@@ -113,10 +113,11 @@ static int client(void)
 	return sv[0];
 }
 
-/* Runs the loop for @ms milliseconds. */
-static void spin(int ms)
+/* Runs the loop for @ms milliseconds; returns how many events it handled. */
+static int spin(int ms)
 {
 	uint64_t end;
+	int n = 0;
 
 	sd_event_now(ev, CLOCK_MONOTONIC, &end);
 	end += (uint64_t)ms * 1000;
@@ -126,8 +127,9 @@ static void spin(int ms)
 		sd_event_now(ev, CLOCK_MONOTONIC, &now);
 		if (now >= end)
 			break;
-		sd_event_run(ev, end - now);
+		n += sd_event_run(ev, end - now) > 0;
 	}
+	return n;
 }
 
 /* Reads what is there within @ms into @buf (NUL-terminated). */
@@ -262,6 +264,40 @@ static void test_streamed_whole(void)
 	teardown();
 }
 
+/*
+ * Clients that wait cost nothing: one that shut its side and reads its
+ * answer slowly, one that never reads. (The first once kept the loop
+ * spinning on its end of input.)
+ */
+static void test_waiting_costs_nothing(void)
+{
+	int half, never, n;
+	char buf[4096];
+
+	setup();
+	srv.idle_ms = 60000;
+	fake.stream_total = 64ull << 20;
+	half = client();
+	TL_CHECK(send(half, "big\n", 4, 0) == 4, "send");
+	shutdown(half, SHUT_WR);
+	never = client();
+	TL_CHECK(send(never, "big\n", 4, 0) == 4, "send");
+	spin(50); /* both sockets fill up */
+	n = spin(300);
+	TL_CHECK(n < 10, "%d events in 300 ms while both wait", n);
+	/* Reading what is there wakes it to write more, and no more. */
+	while (recv(half, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	n = spin(100);
+	TL_CHECK(n >= 1 && n < 10, "%d events after one read", n);
+	TL_EQ_INT(srv.n_clients, 2);
+	close(half);
+	close(never);
+	spin(20);
+	TL_EQ_INT(srv.n_clients, 0);
+	teardown();
+}
+
 static void test_make_room(void)
 {
 	int fds[SERVER_MAX_CLIENTS + 1], i;
@@ -298,6 +334,7 @@ int main(void)
 		{ "idle and non-reading clients are dropped",
 		  test_idle_and_not_reading },
 		{ "a streamed answer arrives whole", test_streamed_whole },
+		{ "waiting clients cost nothing", test_waiting_costs_nothing },
 		{ "the longest-idle client makes room", test_make_room },
 	};
 
