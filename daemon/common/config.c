@@ -386,25 +386,17 @@ static char *trim(char *s)
 	return s;
 }
 
-int config_load(const char *path, struct config *cfg, bool check_system,
-		char *err, size_t size)
+int config_read(FILE *f, const char *path, struct config *cfg,
+		bool check_system, char *err, size_t size)
 {
 	unsigned int seen_line[N_KEYS] = { 0 };
 	unsigned int lineno = 0;
 	char *line = NULL, msg[512];
 	size_t cap = 0;
 	ssize_t len;
-	FILE *f;
 	int ret = 0, k;
 
 	config_defaults(cfg);
-	f = fopen(path, "re");
-	if (!f) {
-		ret = -errno;
-		snprintf(err, size, "%s: cannot open: %s", path,
-			 strerror(errno));
-		return ret;
-	}
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		char *s, *eq, *key, *value, *hash;
 
@@ -455,6 +447,23 @@ int config_load(const char *path, struct config *cfg, bool check_system,
 	if (!ret && ferror(f))
 		ret = fail(err, size, "%s: read error", path);
 	free(line);
+	return ret;
+}
+
+int config_load(const char *path, struct config *cfg, bool check_system,
+		char *err, size_t size)
+{
+	FILE *f = fopen(path, "re");
+	int ret;
+
+	if (!f) {
+		ret = -errno;
+		config_defaults(cfg);
+		snprintf(err, size, "%s: cannot open: %s", path,
+			 strerror(-ret));
+		return ret;
+	}
+	ret = config_read(f, path, cfg, check_system, err, size);
 	fclose(f);
 	return ret;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <net/if.h>
 
 #define TCPLOG_DEFAULT_CONFIG "/etc/tcplogger/tcploggerd.conf"
@@ -63,6 +64,10 @@ void config_defaults(struct config *cfg);
  */
 int config_load(const char *path, struct config *cfg, bool check_system,
 		char *err, size_t err_size);
+
+/* The same from an open stream; @path names it in messages. */
+int config_read(FILE *f, const char *path, struct config *cfg,
+		bool check_system, char *err, size_t err_size);
 
 /* Parses one "key = value" pair; the message is without a location. */
 int config_set(struct config *cfg, const char *key, const char *value,
