@@ -292,9 +292,11 @@ static int on_netlink(sd_event_source *src, int fd, uint32_t events,
 
 static int on_status(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	(void)usec;
-	daemon_reconcile(userdata);
-	notify_status(userdata);
+	struct daemon *d = userdata;
+
+	daemon_reconcile(d);
+	notify_status(d);
+	health_sample(&d->api.health, &d->maps, usec / 1000);
 	return rearm(src, STATUS_PERIOD_USEC);
 }
 
@@ -406,6 +408,8 @@ int daemon_wire(struct daemon *d)
 	d->api = (struct api){ .maps = &d->maps,
 			       .wall = &d->wall,
 			       .hooks = &d->hooks };
+	health_restart(&d->api.health, &d->maps,
+		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	return 0;
 }
 

@@ -258,7 +258,8 @@ static void do_health(struct api *api, struct jw *w)
 	struct health_report r;
 	int i;
 
-	health_check(&api->health, api->hooks, api->maps, &r);
+	health_check(&api->health, api->hooks, api->maps,
+		     tcplog_now_ns(CLOCK_MONOTONIC) / 1000000, &r);
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);
 	jw_key(w, "checks");
@@ -290,7 +291,8 @@ static void do_reset(struct api *api, const struct api_peer *peer, struct jw *w)
 		return;
 	}
 	err = maps_reset(api->maps, &deleted);
-	api->health.failed_seen = 0;
+	health_restart(&api->health, api->maps,
+		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	if (err) {
 		log_err("Reset by uid 0 failed: %s", strerror(-err));
 		snprintf(msg, sizeof(msg), "cannot reset the maps: %s",

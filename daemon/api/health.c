@@ -78,31 +78,76 @@ static void check_map(const struct maps *m, struct health_report *r)
 	    HEALTH_USAGE_WARNING_PCT, HEALTH_USAGE_CRITICAL_PCT);
 }
 
-static void check_inserts(struct health *h, const struct maps *m,
-			  struct health_report *r)
+static uint64_t failed_total(const struct maps *m,
+			     struct tcplog_dp_stats *st)
+{
+	maps_stats(m, st);
+	return st->count[TCPLOG_STAT_INSERT_FULL] +
+	       st->count[TCPLOG_STAT_INSERT_OTHER];
+}
+
+void health_sample(struct health *h, const struct maps *m, uint64_t now_ms)
 {
 	struct tcplog_dp_stats st;
-	uint64_t failed, delta;
 
-	maps_stats(m, &st);
-	failed = st.count[TCPLOG_STAT_INSERT_FULL] +
-		 st.count[TCPLOG_STAT_INSERT_OTHER];
-	/* A reset can make the total smaller: count from there. */
-	delta = failed >= h->failed_seen ? failed - h->failed_seen : failed;
-	h->failed_seen = failed;
+	h->s[h->next].at_ms = now_ms;
+	h->s[h->next].failed = failed_total(m, &st);
+	h->next = (h->next + 1) % HEALTH_SAMPLES;
+	if (h->n < HEALTH_SAMPLES)
+		h->n++;
+}
+
+void health_restart(struct health *h, const struct maps *m, uint64_t now_ms)
+{
+	h->n = h->next = 0;
+	health_sample(h, m, now_ms);
+}
+
+/* The oldest sample within the window (the oldest kept, if none is). */
+static uint64_t failed_at_window_start(const struct health *h, uint64_t now_ms,
+				       uint64_t *age_ms)
+{
+	uint64_t window = HEALTH_FAILED_WINDOW_SEC * 1000ull;
+	unsigned int i, k, best = HEALTH_SAMPLES;
+
+	for (i = 0; i < h->n; i++) {
+		/* From the oldest to the newest. */
+		k = (h->next + HEALTH_SAMPLES - h->n + i) % HEALTH_SAMPLES;
+		best = k;
+		if (now_ms - h->s[k].at_ms <= window)
+			break;
+	}
+	if (best == HEALTH_SAMPLES) {
+		*age_ms = 0;
+		return 0;
+	}
+	*age_ms = now_ms - h->s[best].at_ms;
+	return h->s[best].failed;
+}
+
+static void check_inserts(struct health *h, const struct maps *m,
+			  uint64_t now_ms, struct health_report *r)
+{
+	struct tcplog_dp_stats st;
+	uint64_t failed = failed_total(m, &st), then, age_ms, delta;
+
+	then = failed_at_window_start(h, now_ms, &age_ms);
+	/* A reset makes the total smaller: count from zero then. */
+	delta = failed >= then ? failed - then : failed;
 	add(r, "insert_failures", delta ? HEALTH_WARNING : HEALTH_OK,
-	    "%llu failed inserts since the previous check (%llu map full, "
-	    "%llu other, in all)",
-	    (unsigned long long)delta,
+	    "%llu failed inserts in the last %llu s (%llu map full, %llu "
+	    "other, in all)",
+	    (unsigned long long)delta, (unsigned long long)(age_ms / 1000),
 	    (unsigned long long)st.count[TCPLOG_STAT_INSERT_FULL],
 	    (unsigned long long)st.count[TCPLOG_STAT_INSERT_OTHER]);
 }
 
 void health_check(struct health *h, const struct att_set *hooks,
-		  const struct maps *m, struct health_report *out)
+		  const struct maps *m, uint64_t now_ms,
+		  struct health_report *out)
 {
 	memset(out, 0, sizeof(*out));
 	check_hooks(hooks, out);
 	check_map(m, out);
-	check_inserts(h, m, out);
+	check_inserts(h, m, now_ms, out);
 }

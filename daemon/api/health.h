@@ -35,17 +35,36 @@ struct health_report {
 	enum health_status worst;
 };
 
-/* What the checks remember between two calls. */
+/* insert_failures: failed inserts within this window warn. */
+#define HEALTH_FAILED_WINDOW_SEC 300
+#define HEALTH_SAMPLES 32 /* > the window / the sampling period (10 s) */
+
+/*
+ * Failed-insert totals sampled over time, so that the check reports the
+ * failures of the last HEALTH_FAILED_WINDOW_SEC whoever asks and however
+ * often: one client's checks cannot hide failures from another's.
+ */
 struct health {
-	uint64_t failed_seen; /* failed inserts at the previous check */
+	struct {
+		uint64_t at_ms; /* CLOCK_MONOTONIC */
+		uint64_t failed;
+	} s[HEALTH_SAMPLES];
+	unsigned int next, n;
 };
+
+/* Records the failed-insert total now (the daemon calls it every 10 s). */
+void health_sample(struct health *h, const struct maps *m, uint64_t now_ms);
+
+/* Forgets the samples (after a reset zeroed the totals) and takes one. */
+void health_restart(struct health *h, const struct maps *m, uint64_t now_ms);
 
 /*
  * Runs the checks: attachments (@hooks verified against the kernel), the
- * map readable, its usage, inserts that failed since the previous check.
+ * map readable, its usage, inserts that failed within the window.
  */
 void health_check(struct health *h, const struct att_set *hooks,
-		  const struct maps *m, struct health_report *out);
+		  const struct maps *m, uint64_t now_ms,
+		  struct health_report *out);
 
 const char *health_status_name(enum health_status status);
 

@@ -264,6 +264,66 @@ static void test_api_reset(void)
 	jw_free(&w);
 }
 
+/* Failed inserts per CPU 0 (the rest zero): @full map full, @other. */
+static void set_failed(uint64_t full, uint64_t other)
+{
+	struct tcplog_percpu *pc = calloc((size_t)ncpus, sizeof(*pc));
+	__u32 zero = 0;
+
+	pc[0].stats.count[TCPLOG_STAT_INSERT_FULL] = full;
+	pc[0].stats.count[TCPLOG_STAT_INSERT_OTHER] = other;
+	TL_CHECK(!bpf_map_update_elem(m.percpu_fd, &zero, pc, BPF_ANY),
+		 "per-CPU stats");
+	free(pc);
+}
+
+static enum health_status inserts_status(struct health *h, uint64_t now_ms,
+					 char *detail, size_t size)
+{
+	struct att_set hooks = { .n = 0 };
+	struct health_report r;
+
+	health_check(h, &hooks, &m, now_ms, &r);
+	TL_EQ_STR(r.checks[3].name, "insert_failures");
+	snprintf(detail, size, "%s", r.checks[3].detail);
+	return r.checks[3].status;
+}
+
+/*
+ * insert_failures counts the failures of the last five minutes, whoever
+ * asks: checks do not reset it (each check once started from the previous
+ * one, so one monitoring client's checks hid failures from another's).
+ */
+static void test_health_window(void)
+{
+	struct health h = { 0 };
+	char d[512];
+	uint64_t t;
+
+	set_failed(5, 0);
+	health_restart(&h, &m, 1000); /* 5 failures before: not counted */
+	TL_EQ_INT(inserts_status(&h, 2000, d, sizeof(d)), HEALTH_OK);
+	set_failed(8, 1);
+	for (t = 10000; t <= 60000; t += 10000)
+		health_sample(&h, &m, t);
+	/* Every check sees the 4 new failures, however many ask. */
+	TL_EQ_INT(inserts_status(&h, 61000, d, sizeof(d)), HEALTH_WARNING);
+	TL_EQ_INT(inserts_status(&h, 61000, d, sizeof(d)), HEALTH_WARNING);
+	TL_EQ_STR(d, "4 failed inserts in the last 60 s (8 map full, 1 other, "
+		     "in all)");
+	/* Five minutes of samples later, without new failures: ok again. */
+	for (t = 70000; t <= 400000; t += 10000)
+		health_sample(&h, &m, t);
+	TL_EQ_INT(inserts_status(&h, 400000, d, sizeof(d)), HEALTH_OK);
+	TL_EQ_STR(d, "0 failed inserts in the last 300 s (8 map full, 1 other, "
+		     "in all)");
+	/* A reset zeroes the totals: the count starts from there. */
+	set_failed(2, 0);
+	TL_EQ_INT(inserts_status(&h, 401000, d, sizeof(d)), HEALTH_WARNING);
+	health_restart(&h, &m, 402000);
+	TL_EQ_INT(inserts_status(&h, 403000, d, sizeof(d)), HEALTH_OK);
+}
+
 /* ---- the snapshot ------------------------------------------------------------- */
 
 /* Every record of one pass, in the order given. */
@@ -494,6 +554,7 @@ CASE(test_take_and_totals, 16)
 CASE(test_stats_and_reset, 64)
 CASE(test_reset_failure, 16)
 CASE(test_api_reset, 16)
+CASE(test_health_window, 16)
 CASE(test_snapshot, 8192)
 CASE(test_expiry_decisions, 16)
 CASE(test_expiry_scan, 64)
@@ -512,6 +573,8 @@ int main(void)
 		{ "a reset that cannot write fails", test_reset_failure_fresh },
 		{ "the API's reset: root only, an error when a write fails",
 		  test_api_reset_fresh },
+		{ "insert failures of the last five minutes",
+		  test_health_window_fresh },
 		{ "snapshot filters, sorts, limits", test_snapshot_fresh },
 		{ "expiry decisions", test_expiry_decisions_fresh },
 		{ "expiry scan with a fake clock", test_expiry_scan_fresh },
