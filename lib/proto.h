@@ -49,6 +49,8 @@ enum api_state_filter {
 #define API_ERR_PERMISSION_DENIED "permission_denied"
 #define API_ERR_TOO_LARGE "too_large"
 #define API_ERR_INTERNAL "internal"
+/* The daemon cannot take this now (a limit is reached); try again later. */
+#define API_ERR_BUSY "busy"
 
 struct api_request {
 	enum api_cmd cmd;

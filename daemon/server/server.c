@@ -95,6 +95,7 @@ void server_init(struct server *s)
 	memset(s, 0, sizeof(*s));
 	s->listen_fd = -1;
 	s->idle_ms = SERVER_IDLE_MS;
+	s->max_per_uid = SERVER_MAX_PER_UID;
 }
 
 int server_open(struct server *s, const struct config *cfg)
@@ -415,26 +416,100 @@ static int on_client_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* The longest-idle client goes, so that idle connections can never lock
- * out a health check. */
-static void make_room(struct server *s)
+/* Whether @c waits for us: an answer being written, or a request read. */
+static bool in_progress(const struct client *c)
 {
-	struct client *idlest = s->clients[0];
+	return c->stream || c->out.len > c->out_sent ||
+	       memchr(c->in, '\n', c->in_len);
+}
+
+/*
+ * The client to drop for a new one: the longest-idle of those that wait
+ * for nothing (of @uid only, if it is not -1). NULL if every one has an
+ * answer in progress: those are never dropped for a newcomer.
+ */
+static struct client *pick_victim(const struct server *s, uid_t uid)
+{
+	struct client *best = NULL, *c;
 	int i;
 
-	for (i = 1; i < s->n_clients; i++)
-		if (s->clients[i]->last_progress_ms < idlest->last_progress_ms)
-			idlest = s->clients[i];
-	s->evicted++;
-	if (!s->evict_logged_ms || now_ms() - s->evict_logged_ms >= 10000) {
-		/* At most one line per 10 s: a flood of connections cannot
-		 * flood the journal. */
-		log_info("Too many clients (%d): dropped the longest-idle "
-			 "one, %llu times so far",
-			 SERVER_MAX_CLIENTS, (unsigned long long)s->evicted);
-		s->evict_logged_ms = now_ms();
+	for (i = 0; i < s->n_clients; i++) {
+		c = s->clients[i];
+		if ((uid != (uid_t)-1 && c->uid != uid) || in_progress(c))
+			continue;
+		if (!best || c->last_progress_ms < best->last_progress_ms)
+			best = c;
 	}
-	client_remove(idlest, "making room");
+	return best;
+}
+
+/* At most one line per 10 s: a flood of connections cannot flood the
+ * journal. */
+static void log_limited(struct server *s, const char *what)
+{
+	if (s->limit_logged_ms && now_ms() - s->limit_logged_ms < 10000)
+		return;
+	log_info("%s (%llu clients dropped to make room, %llu refused as "
+		 "busy so far)",
+		 what, (unsigned long long)s->evicted,
+		 (unsigned long long)s->refused);
+	s->limit_logged_ms = now_ms();
+}
+
+/* Tells a client it cannot be served now, as one error line, and closes. */
+static void refuse_busy(struct server *s, int fd, const char *why)
+{
+	struct jw w;
+
+	s->refused++;
+	jw_init(&w);
+	jw_error_line(&w, API_ERR_BUSY, why);
+	/* Best effort: a new socket has room for one short line. */
+	if (!w.failed && send(fd, w.buf, w.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("Cannot tell a client it is refused: %s",
+			  strerror(errno));
+	jw_free(&w);
+	close(fd);
+}
+
+/*
+ * Makes room for a client of @uid: under SERVER_MAX_CLIENTS in all and
+ * under max_per_uid for its user, dropping the longest-idle client that
+ * waits for nothing (of that user, if it is the user's share that is
+ * full). Returns false, having answered `busy`, when there is none.
+ */
+static bool make_room(struct server *s, int fd, uid_t uid)
+{
+	struct client *victim = NULL;
+	int i, mine = 0;
+
+	for (i = 0; i < s->n_clients; i++)
+		mine += s->clients[i]->uid == uid;
+	if (mine >= s->max_per_uid) {
+		victim = pick_victim(s, uid);
+		if (!victim) {
+			log_limited(s, "A user has all its connections busy");
+			refuse_busy(s, fd,
+				    "too many requests of this user in "
+				    "progress; try again when one is answered");
+			return false;
+		}
+	} else if (s->n_clients == SERVER_MAX_CLIENTS) {
+		victim = pick_victim(s, (uid_t)-1);
+		if (!victim) {
+			log_limited(s, "Every client has a request in progress");
+			refuse_busy(s, fd,
+				    "every connection has a request in "
+				    "progress; try again when one is answered");
+			return false;
+		}
+	}
+	if (victim) {
+		s->evicted++;
+		log_limited(s, "Too many clients: dropped the longest-idle one");
+		client_remove(victim, "making room");
+	}
+	return true;
 }
 
 int server_add_client(struct server *s, int fd)
@@ -442,10 +517,16 @@ int server_add_client(struct server *s, int fd)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct client *c;
+	uid_t uid = (uid_t)-1; /* unknown: never privileged */
+	pid_t pid = 0;
 	int err;
 
-	if (s->n_clients == SERVER_MAX_CLIENTS)
-		make_room(s);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		uid = cred.uid;
+		pid = cred.pid;
+	}
+	if (!make_room(s, fd, uid))
+		return -EBUSY;
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
@@ -453,22 +534,17 @@ int server_add_client(struct server *s, int fd)
 	}
 	c->server = s;
 	c->fd = fd;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-		c->uid = cred.uid;
-		c->pid = cred.pid;
-	} else {
-		c->uid = (uid_t)-1; /* unknown: never privileged */
-	}
+	c->uid = uid;
+	c->pid = pid;
 	c->last_progress_ms = now_ms();
 	jw_init(&c->out);
 	c->io_events = EPOLLIN | EPOLLRDHUP;
 	err = sd_event_add_io(s->event, &c->io, fd, c->io_events, on_client_io,
 			      c);
 	if (!err)
-		err = sd_event_add_time_relative(s->event, &c->timer,
-						 CLOCK_MONOTONIC,
-						 s->idle_ms * 1000, 100000,
-						 on_client_timer, c);
+		err = sd_event_add_time_relative(
+			s->event, &c->timer, CLOCK_MONOTONIC,
+			s->idle_ms * 1000, 100000, on_client_timer, c);
 	if (err < 0) {
 		client_free(c);
 		return err;
@@ -495,7 +571,7 @@ static int on_listen(sd_event_source *src, int fd, uint32_t events,
 			return 0;
 		}
 		err = server_add_client(s, cfd);
-		if (err)
+		if (err && err != -EBUSY)
 			log_warn("Cannot serve a client: %s", strerror(-err));
 	}
 }

@@ -4,10 +4,12 @@
  * all non-blocking on an sd-event loop. What a line means is the handler's
  * business (api.h, wired in by the daemon): the server knows lines, peers
  * and limits only. Every resource a client can make the daemon spend is
- * bounded: the request line (64 KiB), the number of clients (the
- * longest-idle one makes room for a new one), the time a client may sit
- * idle or not read its answer (10 s), and the output kept for it (a dump
- * is produced as the client reads it).
+ * bounded: the request line (64 KiB), the number of clients (64 in all,
+ * 32 of one user; the longest-idle client that waits for nothing makes
+ * room for a new one, and a newcomer is answered `busy` when every
+ * candidate has an answer in progress), the time a client may sit idle or
+ * not read its answer (10 s), and the output kept for it (a dump is
+ * produced as the client reads it).
  */
 #ifndef TCPLOG_SERVER_H
 #define TCPLOG_SERVER_H
@@ -21,6 +23,8 @@
 #include "proto.h"
 
 #define SERVER_MAX_CLIENTS 64
+/* One user's share: the others keep at least the rest. */
+#define SERVER_MAX_PER_UID 32
 #define SERVER_IDLE_MS 10000
 
 struct client;
@@ -51,9 +55,11 @@ struct server {
 	struct client *clients[SERVER_MAX_CLIENTS];
 	int n_clients;
 	uint64_t idle_ms; /* SERVER_IDLE_MS; tests make it shorter */
+	int max_per_uid; /* SERVER_MAX_PER_UID */
 	uint64_t requests;
 	uint64_t evicted; /* idle clients dropped to make room */
-	uint64_t evict_logged_ms;
+	uint64_t refused; /* clients answered `busy`: all others waiting */
+	uint64_t limit_logged_ms;
 };
 
 void server_init(struct server *s);

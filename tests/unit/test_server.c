@@ -102,15 +102,23 @@ static void teardown(void)
 	ev = sd_event_unref(ev);
 }
 
-/* A connected client: our end is returned, the other is the server's. */
-static int client(void)
+/* A client: our end is returned, the other is given to the server. */
+static int client_ret(int *ret)
 {
 	int sv[2];
 
 	TL_CHECK(!socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
 		 "socketpair");
-	TL_EQ_INT(server_add_client(&srv, sv[1]), 0);
+	*ret = server_add_client(&srv, sv[1]);
 	return sv[0];
+}
+
+static int client(void)
+{
+	int ret, fd = client_ret(&ret);
+
+	TL_EQ_INT(ret, 0);
+	return fd;
 }
 
 /* Runs the loop for @ms milliseconds; returns how many events it handled. */
@@ -305,6 +313,7 @@ static void test_make_room(void)
 
 	setup();
 	srv.idle_ms = 60000;
+	srv.max_per_uid = SERVER_MAX_CLIENTS; /* all are ours: no share */
 	for (i = 0; i < SERVER_MAX_CLIENTS; i++) {
 		fds[i] = client();
 		spin(1);
@@ -325,6 +334,50 @@ static void test_make_room(void)
 	teardown();
 }
 
+/*
+ * One user's share of the slots: its longest-idle client that waits for
+ * nothing makes room for its new one; one with an answer in progress is
+ * never dropped for a newcomer, who is answered `busy` when all are.
+ */
+static void test_share_and_busy(void)
+{
+	int fds[6], ret, i, late;
+	char buf[512];
+
+	setup();
+	srv.idle_ms = 60000;
+	srv.max_per_uid = 4;
+	fake.stream_total = 64ull << 20; /* answers nobody reads */
+	for (i = 0; i < 4; i++) {
+		fds[i] = client();
+		spin(2);
+	}
+	/* The oldest (0) waits for an answer; 1 is idle; 2 and 3 wait. */
+	TL_CHECK(send(fds[0], "big\n", 4, 0) == 4, "send");
+	TL_CHECK(send(fds[2], "big\n", 4, 0) == 4, "send");
+	TL_CHECK(send(fds[3], "big\n", 4, 0) == 4, "send");
+	spin(30);
+	fds[4] = client();
+	TL_EQ_INT(srv.n_clients, 4);
+	TL_EQ_U64(srv.evicted, 1);
+	TL_CHECK(closed_by_server(fds[1]), "the idle one made room");
+	TL_CHECK(!closed_by_server(fds[0]), "the oldest, waiting, stays");
+	/* Now all four wait for answers: the next is refused, told why. */
+	TL_CHECK(send(fds[4], "big\n", 4, 0) == 4, "send");
+	spin(30);
+	late = client_ret(&ret);
+	TL_EQ_INT(ret, -EBUSY);
+	TL_EQ_U64(srv.refused, 1);
+	TL_EQ_INT(srv.n_clients, 4);
+	buf[recv(late, buf, sizeof(buf) - 1, 0)] = '\0';
+	TL_CHECK(strstr(buf, "{\"ok\":false,\"error\":{\"code\":\"busy\""),
+		 "%s", buf);
+	close(late);
+	for (i = 0; i < 5; i++)
+		close(fds[i]);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct tl_case cases[] = {
@@ -336,6 +389,8 @@ int main(void)
 		{ "a streamed answer arrives whole", test_streamed_whole },
 		{ "waiting clients cost nothing", test_waiting_costs_nothing },
 		{ "the longest-idle client makes room", test_make_room },
+		{ "a user's share; busy when all wait",
+		  test_share_and_busy },
 	};
 
 	return TL_RUN(cases);
