@@ -407,7 +407,8 @@ int daemon_wire(struct daemon *d)
 	expiry_configure(&d->expiry, &d->cfg);
 	d->api = (struct api){ .maps = &d->maps,
 			       .wall = &d->wall,
-			       .hooks = &d->hooks };
+			       .hooks = &d->hooks,
+			       .sort_budget.limit = SNAPSHOT_SORT_BUDGET };
 	health_restart(&d->api.health, &d->maps,
 		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	return 0;

@@ -23,6 +23,7 @@ struct time_cache {
 
 struct dump_stream {
 	struct snapshot snap;
+	bool started; /* the head is written (sorted: after the collection) */
 	struct api_peer peer;
 	struct tcplog_clock clock; /* one for the whole dump */
 	struct time_cache times;
@@ -171,13 +172,22 @@ static void write_head(struct jw *w)
 
 /* ---- dump --------------------------------------------------------------- */
 
+static void start(struct dump_stream *ds, struct jw *w)
+{
+	write_head(w);
+	jw_key(w, "connections");
+	jw_array_begin(w);
+	ds->started = true;
+}
+
 static struct dump_stream *dump_begin(struct api *api,
 				      const struct api_request *req,
 				      const struct api_peer *peer, struct jw *w)
 {
 	struct dump_stream *ds = calloc(1, sizeof(*ds));
 
-	if (!ds || snapshot_begin(&ds->snap, api->maps, req)) {
+	if (!ds || snapshot_begin(&ds->snap, api->maps, req,
+				  &api->sort_budget)) {
 		if (ds)
 			snapshot_end(&ds->snap);
 		free(ds);
@@ -188,9 +198,9 @@ static struct dump_stream *dump_begin(struct api *api,
 	tcplog_clock_refresh(api->wall);
 	ds->clock = *api->wall;
 	ds->times.sec = INT64_MIN; /* nothing formatted yet */
-	write_head(w);
-	jw_key(w, "connections");
-	jw_array_begin(w);
+	/* A sorted dump answers once it has collected: maybe `busy`. */
+	if (!ds->snap.collecting)
+		start(ds, w);
 	return ds;
 }
 
@@ -212,8 +222,27 @@ bool api_dump_step(struct api *api, struct dump_stream *ds, struct jw *w,
 		   size_t budget)
 {
 	struct conn_rec r;
+	char msg[API_ERR_MSG_SIZE];
 	int ret;
 
+	if (!ds->started) {
+		/* One step of the collection at a time. */
+		if (ds->snap.collecting)
+			snapshot_next(&ds->snap, &r);
+		if (ds->snap.collecting)
+			return false;
+		if (ds->snap.err == -EBUSY) {
+			snprintf(msg, sizeof(msg),
+				 "sorted dumps in progress hold the memory "
+				 "for sorting (%llu MiB); try again, or with a "
+				 "smaller limit",
+				 (unsigned long long)(api->sort_budget.limit >>
+						      20));
+			jw_error_line(w, API_ERR_BUSY, msg);
+			return true;
+		}
+		start(ds, w);
+	}
 	while (w->len < budget) {
 		ret = snapshot_next(&ds->snap, &r);
 		if (ret == -EAGAIN)

@@ -18,6 +18,7 @@
 #include "jsonw.h"
 #include "maps.h"
 #include "proto.h"
+#include "snapshot.h"
 
 /* What the API reads; the daemon owns all of it. */
 struct api {
@@ -25,6 +26,7 @@ struct api {
 	struct tcplog_clock *wall; /* boot time -> wall clock */
 	const struct att_set *hooks;
 	struct health health;
+	struct sort_budget sort_budget; /* every sorted dump's, together */
 };
 
 struct dump_stream;

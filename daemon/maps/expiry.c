@@ -26,6 +26,7 @@ void expiry_init(struct expiry *e, struct maps *maps, struct tcplog_clock *wall)
 	e->closed_timeout = 30;
 	e->idle_timeout = 300;
 	e->entries_left = -1;
+	e->max_batch = EXPIRY_MAX_BATCH;
 }
 
 void expiry_configure(struct expiry *e, const struct config *cfg)
@@ -101,37 +102,89 @@ static int cmp_aged(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Above the high mark: the longest-idle entries go, down to the low one. */
+/* Max-heap on last_seen: the root is the newest of the oldest kept. */
+static void aged_down(struct aged *h, size_t n, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		struct aged t;
+
+		if (l < n && h[l].last_seen > h[m].last_seen)
+			m = l;
+		if (r < n && h[r].last_seen > h[m].last_seen)
+			m = r;
+		if (m == i)
+			return;
+		t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void aged_up(struct aged *h, size_t i)
+{
+	while (i > 0 && h[(i - 1) / 2].last_seen < h[i].last_seen) {
+		struct aged t = h[i];
+
+		h[i] = h[(i - 1) / 2];
+		h[(i - 1) / 2] = t;
+		i = (i - 1) / 2;
+	}
+}
+
+/*
+ * Above the high mark: the longest-idle entries go, down to the low one,
+ * at most max_batch of them per scan (memory: max_batch * 56 bytes, not
+ * the map's size); the next scan goes on if more must go.
+ */
 static void pressure(struct expiry *e, uint64_t entries, uint64_t now,
 		     struct ifname_cache *names)
 {
-	uint64_t cap = e->maps->capacity, n = 0, want, i;
-	struct aged *all = NULL;
+	uint64_t cap = e->maps->capacity, want, i;
+	struct aged *heap, one;
 	struct maps_walk w;
 	struct conn_rec r;
+	size_t n = 0;
 	int done = 0;
 
-	if (entries * 100 <= cap * EXPIRY_PRESSURE_HIGH_PCT)
+	/* Starts above the high mark, goes on (in batches) to the low one. */
+	if (!e->pressing && entries * 100 <= cap * EXPIRY_PRESSURE_HIGH_PCT)
 		return;
+	if (entries <= cap * EXPIRY_PRESSURE_LOW_PCT / 100) {
+		e->pressing = false;
+		return;
+	}
+	e->pressing = true;
 	want = entries - cap * EXPIRY_PRESSURE_LOW_PCT / 100;
-	all = calloc(entries + 1, sizeof(*all));
-	if (!all || maps_walk_begin(e->maps, &w)) {
+	if (want > e->max_batch)
+		want = e->max_batch;
+	heap = calloc(want, sizeof(*heap));
+	if (!heap || maps_walk_begin(e->maps, &w)) {
 		log_warn("Connection map at %llu of %llu entries: out of "
 			 "memory for the early expiry",
 			 (unsigned long long)entries, (unsigned long long)cap);
-		free(all);
+		free(heap);
 		return;
 	}
-	while (n <= entries && maps_walk_next(&w, &r)) {
-		all[n].last_seen = r.c.last_seen_ns;
-		all[n++].key = r.key;
+	/* The @want oldest, in one pass. */
+	while (maps_walk_next(&w, &r)) {
+		one.last_seen = r.c.last_seen_ns;
+		one.key = r.key;
+		if (n < want) {
+			heap[n] = one;
+			aged_up(heap, n++);
+		} else if (one.last_seen < heap[0].last_seen) {
+			heap[0] = one;
+			aged_down(heap, n, 0);
+		}
 	}
 	maps_walk_end(&w);
-	qsort(all, n, sizeof(*all), cmp_aged);
-	for (i = 0; i < n && (uint64_t)done < want; i++)
-		done += expire_one(e, &all[i].key, TCPLOG_REASON_PRESSURE, now,
+	qsort(heap, n, sizeof(*heap), cmp_aged);
+	for (i = 0; i < n; i++)
+		done += expire_one(e, &heap[i].key, TCPLOG_REASON_PRESSURE, now,
 				   names) > 0;
-	free(all);
+	free(heap);
 	log_warn("Connection map at %llu of %llu entries (over %d%%): "
 		 "expired the %d longest-idle entries early (%llu so far)",
 		 (unsigned long long)entries, (unsigned long long)cap,
@@ -157,6 +210,9 @@ static struct tcplog_conn_key *find_due(struct expiry *e, uint64_t now,
 		(*entries)++;
 		if (expiry_due(e, &r, now) < 0)
 			continue;
+		/* The rest waits for the next scan: memory stays bounded. */
+		if (*n_due == e->max_batch)
+			continue;
 		if (*n_due == cap) {
 			cap = cap ? cap * 2 : 256;
 			p = realloc(due, cap * sizeof(*due));
@@ -175,9 +231,11 @@ uint64_t expiry_scan(struct expiry *e)
 	struct ifname_cache names = { 0 };
 	struct tcplog_conn_key *due;
 	uint64_t entries, now, removed = 0, start, spacing_ms, period;
+	uint64_t taken_before;
 	size_t n_due, i;
 	int err;
 
+	taken_before = e->maps->totals.entries;
 	now = e->now_ns(CLOCK_BOOTTIME);
 	tcplog_clock_refresh(e->wall);
 	start = e->now_ns(CLOCK_MONOTONIC);
@@ -191,8 +249,7 @@ uint64_t expiry_scan(struct expiry *e)
 	free(due);
 	e->entries_left = (long)(entries - removed);
 	pressure(e, entries - removed, now, &names);
-	if (removed || entries * 100 > (uint64_t)e->maps->capacity *
-					       EXPIRY_PRESSURE_HIGH_PCT) {
+	if (e->maps->totals.entries != taken_before) {
 		/* The counts stay in memory; a restart before the next
 		 * save would lose them from the totals: say so, once. */
 		err = maps_totals_save(e->maps);

@@ -22,6 +22,12 @@
 /* Pressure: above this share of the capacity, expire down to the second. */
 #define EXPIRY_PRESSURE_HIGH_PCT 90
 #define EXPIRY_PRESSURE_LOW_PCT 80
+/*
+ * Entries one scan removes at most, for timeouts and for pressure each:
+ * what it holds in memory is bounded by this (48-56 bytes an entry, ~14
+ * MiB), whatever max_connections is; the next scan takes the rest.
+ */
+#define EXPIRY_MAX_BATCH 262144
 
 struct expiry {
 	struct maps *maps;
@@ -30,6 +36,8 @@ struct expiry {
 	uint64_t (*now_ns)(clockid_t id);
 	uint32_t idle_timeout, closed_timeout; /* seconds; idle 0: never */
 	bool log_closed;
+	uint64_t max_batch; /* EXPIRY_MAX_BATCH; tests make it smaller */
+	bool pressing; /* above the high mark once, not yet at the low one */
 	/* Entries the last scan left, -1 before the first: a status line
 	 * reports it instead of walking a big map once more. */
 	long entries_left;

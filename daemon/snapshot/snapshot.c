@@ -100,14 +100,22 @@ int sorted_add(struct sorted_set *s, const struct conn_rec *r)
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 1024;
 		struct conn_rec *p;
+		uint64_t more;
 
 		if (s->limit && cap > s->limit)
 			cap = s->limit;
+		more = (cap - s->cap) * sizeof(*p);
+		if (s->budget && s->budget->used + more > s->budget->limit) {
+			s->budget->refused++;
+			return -EBUSY;
+		}
 		p = realloc(s->recs, cap * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		s->recs = p;
 		s->cap = cap;
+		if (s->budget)
+			s->budget->used += more;
 	}
 	s->recs[s->n++] = *r;
 	if (s->limit)
@@ -130,6 +138,8 @@ void sorted_finish(struct sorted_set *s)
 
 void sorted_free(struct sorted_set *s)
 {
+	if (s->budget)
+		s->budget->used -= s->cap * sizeof(*s->recs);
 	free(s->recs);
 	memset(s, 0, sizeof(*s));
 }
@@ -137,7 +147,7 @@ void sorted_free(struct sorted_set *s)
 /* ---- the pass ------------------------------------------------------------- */
 
 int snapshot_begin(struct snapshot *s, const struct maps *m,
-		   const struct api_request *req)
+		   const struct api_request *req, struct sort_budget *budget)
 {
 	int err;
 
@@ -146,6 +156,7 @@ int snapshot_begin(struct snapshot *s, const struct maps *m,
 	s->collecting = req->sort != API_SORT_NONE;
 	s->sorted.sort = req->sort;
 	s->sorted.limit = req->limit;
+	s->sorted.budget = budget;
 	err = maps_walk_begin(m, &s->walk);
 	if (err)
 		s->collecting = false;
@@ -168,6 +179,7 @@ static bool read_one(struct snapshot *s, struct conn_rec *r)
 int snapshot_next(struct snapshot *s, struct conn_rec *out)
 {
 	unsigned int n;
+	int err;
 
 	if (s->collecting) {
 		for (n = 0; n < SNAPSHOT_STEP; n++) {
@@ -176,10 +188,12 @@ int snapshot_next(struct snapshot *s, struct conn_rec *out)
 				s->collecting = false;
 				return -EAGAIN;
 			}
-			if (rec_matches(out, &s->req, &s->ifnames) &&
-			    sorted_add(&s->sorted, out)) {
-				/* Out of memory: end here and say so. */
-				s->err = -ENOMEM;
+			err = rec_matches(out, &s->req, &s->ifnames) ?
+				      sorted_add(&s->sorted, out) :
+				      0;
+			if (err) {
+				/* Out of memory or budget: end, say so. */
+				s->err = err;
 				sorted_finish(&s->sorted);
 				s->collecting = false;
 				return -EAGAIN;

@@ -24,9 +24,23 @@ bool rec_matches(const struct conn_rec *r, const struct api_request *req,
  * Sorted selection: every matching entry, or with a limit only the top
  * `limit` ones (a bounded heap), in descending order of the sort key.
  */
+/*
+ * Memory that all sorted selections together may hold: what one dump
+ * sorting a full million-entry map needs (104 bytes an entry), twice. A
+ * sort that would go beyond it ends with -EBUSY (the API answers `busy`),
+ * so that clients sorting at once cannot take the daemon's memory.
+ */
+#define SNAPSHOT_SORT_BUDGET (208ull << 20)
+
+struct sort_budget {
+	uint64_t limit, used; /* bytes */
+	uint64_t refused; /* sorts that ended with -EBUSY */
+};
+
 struct sorted_set {
 	struct conn_rec *recs;
 	size_t n, cap;
+	struct sort_budget *budget; /* NULL: no limit */
 	enum api_sort sort;
 	uint64_t limit;
 };
@@ -47,11 +61,13 @@ struct snapshot {
 	bool collecting; /* sorted: still reading the map */
 	uint64_t entries, closed; /* in the map, whatever the filter */
 	uint64_t written; /* unsorted: given out so far (the limit) */
-	int err; /* the map could not be read to the end */
+	int err; /* the map could not be read to the end; -EBUSY: the sort
+		  * budget is spent */
 };
 
+/* @budget: what sorting may take (shared by every snapshot), or NULL. */
 int snapshot_begin(struct snapshot *s, const struct maps *m,
-		   const struct api_request *req);
+		   const struct api_request *req, struct sort_budget *budget);
 /*
  * The next record to show: 1 (in @out), 0 at the end, or -EAGAIN after
  * reading SNAPSHOT_STEP entries without one to show yet, so that the

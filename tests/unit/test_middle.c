@@ -334,7 +334,7 @@ static size_t pass(const struct api_request *req, struct conn_rec *out,
 	size_t n = 0;
 	int ret;
 
-	TL_EQ_INT(snapshot_begin(s, &m, req), 0);
+	TL_EQ_INT(snapshot_begin(s, &m, req, NULL), 0);
 	while ((ret = snapshot_next(s, &r)) != 0) {
 		if (ret == -EAGAIN)
 			continue;
@@ -406,6 +406,71 @@ static void test_snapshot(void)
 	req.limit = 3;
 	TL_EQ_U64(pass(&req, got, 16, &s), 3);
 	TL_EQ_U64(s.entries, 6000);
+}
+
+/* Runs a dump request through the API to its end; the answer in @w. */
+static struct dump_stream *dump_to_end(struct api *api, const char *req,
+				       struct jw *w, bool keep)
+{
+	struct api_peer peer = { .uid = 1000 };
+	struct dump_stream *ds;
+
+	w->len = 0;
+	ds = api_answer(api, req, strlen(req), &peer, w);
+	while (ds && !api_dump_step(api, ds, w, SIZE_MAX))
+		;
+	if (!keep) {
+		api_dump_free(ds);
+		ds = NULL;
+	}
+	return ds;
+}
+
+/*
+ * Sorting shares one memory budget: a sorted dump that would go beyond
+ * it is answered `busy` (not a partial answer), a limited one fits, and
+ * the memory comes back when a dump ends.
+ */
+static void test_sort_budget(void)
+{
+	struct att_set hooks = { .n = 0 };
+	struct tcplog_clock clock = { 0 };
+	struct api api = { .maps = &m, .wall = &clock, .hooks = &hooks };
+	const char *all = "{\"cmd\":\"dump\",\"sort\":\"bytes\"}";
+	const char *top = "{\"cmd\":\"dump\",\"sort\":\"bytes\",\"limit\":10}";
+	struct tcplog_conn_key k;
+	struct dump_stream *held;
+	struct jw w;
+	int i;
+
+	for (i = 0; i < 6000; i++) {
+		k = key_of(i, 443);
+		put(&k, 100 + (uint64_t)i, 1, 0, SEC, SEC);
+	}
+	/* 6000 entries take 8192 slots of 104 bytes: 852 KB. */
+	api.sort_budget.limit = 1u << 20;
+	jw_init(&w);
+	held = dump_to_end(&api, all, &w, true);
+	TL_CHECK(w.len > 6000 * 100 && !strncmp(w.buf, "{\"ok\":true", 10),
+		 "the first sorted dump answers");
+	TL_CHECK(api.sort_budget.used > 800000, "its memory is held");
+	/* While it is held, a second full sort does not fit. */
+	dump_to_end(&api, all, &w, false);
+	TL_CHECK(w.len && strstr(w.buf, "{\"ok\":false,\"error\":{\"code\":"
+					"\"busy\""),
+		 "%.*s", (int)(w.len > 300 ? 300 : w.len), w.buf);
+	TL_EQ_U64(api.sort_budget.refused, 1);
+	/* A top-10 needs 10 slots: it fits. */
+	dump_to_end(&api, top, &w, false);
+	TL_CHECK(!strncmp(w.buf, "{\"ok\":true", 10) &&
+			 strstr(w.buf, "\"bytes\":6099,"),
+		 "the top 10 answers");
+	api_dump_free(held);
+	TL_EQ_U64(api.sort_budget.used, 0);
+	dump_to_end(&api, all, &w, false);
+	TL_CHECK(!strncmp(w.buf, "{\"ok\":true", 10), "fits again");
+	TL_EQ_U64(api.sort_budget.used, 0);
+	jw_free(&w);
 }
 
 /* ---- expiry, with a fake clock ------------------------------------------------ */
@@ -519,6 +584,63 @@ static void test_expiry_pressure(void)
 	}
 }
 
+/* At most max_batch entries a scan, for timeouts and for pressure: the
+ * next scan goes on. Memory does not follow the map's size. */
+static void test_expiry_batches(void)
+{
+	struct tcplog_conn_key k;
+	struct conn_rec r;
+	struct expiry e;
+	uint64_t entries;
+	int i;
+
+	expiry_setup(&e);
+	e.max_batch = 8;
+	fake_boot_ns = 20000 * SEC;
+	/* 20 idle for 400 s (due), 75 recent: 95 of 100, pressure too. */
+	for (i = 0; i < 95; i++) {
+		k = key_of(i, 9090);
+		put(&k, 10, 1, 0, 19000 * SEC,
+		    (i < 20 ? 19600 : 19990 + (uint64_t)i) * SEC);
+	}
+	expiry_scan(&e);
+	/* 8 due went; 87 left, under 90 %: no pressure. */
+	TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
+	TL_EQ_U64(entries, 87);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 8);
+	expiry_scan(&e);
+	expiry_scan(&e);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 20);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 0);
+	/* Now pressure: 95 recent again; the 8 oldest of them go per scan. */
+	for (i = 0; i < 20; i++) {
+		k = key_of(100 + i, 9090);
+		put(&k, 10, 1, 0, 19000 * SEC, (19950 + (uint64_t)i) * SEC);
+	}
+	expiry_scan(&e);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 8);
+	for (i = 0; i < 8; i++) {
+		k = key_of(100 + i, 9090);
+		TL_EQ_INT(maps_lookup(&m, &k, &r), -ENOENT);
+	}
+	expiry_scan(&e);
+	expiry_scan(&e);
+	/* Down to 80 %: 15 removed in all (8 + 7), none more. */
+	TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
+	TL_EQ_U64(entries, 80);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 15);
+	/* Saved as well, by the scans that went on below the high mark. */
+	{
+		struct tcplog_totals saved;
+		__u32 zero = 0;
+
+		TL_CHECK(!bpf_map_lookup_elem(m.totals_fd, &zero, &saved),
+			 "totals");
+		TL_EQ_U64(saved.reason[TCPLOG_REASON_PRESSURE], 15);
+		TL_EQ_U64(saved.entries, 35);
+	}
+}
+
 /* A scan that took long spaces the next one out (at most 2 % of a CPU). */
 static uint64_t slow_now(clockid_t id)
 {
@@ -556,10 +678,12 @@ CASE(test_reset_failure, 16)
 CASE(test_api_reset, 16)
 CASE(test_health_window, 16)
 CASE(test_snapshot, 8192)
+CASE(test_sort_budget, 8192)
 CASE(test_expiry_decisions, 16)
 CASE(test_expiry_scan, 64)
 CASE(test_expiry_pressure, 100)
 CASE(test_expiry_spacing, 16)
+CASE(test_expiry_batches, 100)
 
 int main(void)
 {
@@ -576,11 +700,15 @@ int main(void)
 		{ "insert failures of the last five minutes",
 		  test_health_window_fresh },
 		{ "snapshot filters, sorts, limits", test_snapshot_fresh },
+		{ "sorting shares one memory budget; busy beyond it",
+		  test_sort_budget_fresh },
 		{ "expiry decisions", test_expiry_decisions_fresh },
 		{ "expiry scan with a fake clock", test_expiry_scan_fresh },
 		{ "expiry under pressure", test_expiry_pressure_fresh },
 		{ "expiry spacing after a long scan",
 		  test_expiry_spacing_fresh },
+		{ "expiry in batches of at most max_batch",
+		  test_expiry_batches_fresh },
 	};
 	int fd;
 
