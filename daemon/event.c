@@ -408,7 +408,8 @@ int daemon_wire(struct daemon *d)
 	d->api = (struct api){ .maps = &d->maps,
 			       .wall = &d->wall,
 			       .hooks = &d->hooks,
-			       .sort_budget.limit = SNAPSHOT_SORT_BUDGET };
+			       .sort_budget.limit = SNAPSHOT_SORT_BUDGET,
+			       .log = &d->expiry.log };
 	health_restart(&d->api.health, &d->maps,
 		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	return 0;

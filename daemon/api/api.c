@@ -131,6 +131,8 @@ static void write_stats(struct jw *w, struct api *api, uint64_t entries,
 	}
 	jw_kv_u64(w, "clients", peer->clients);
 	jw_kv_u64(w, "requests", peer->requests);
+	jw_kv_u64(w, "log_records", api->log ? api->log->records : 0);
+	jw_kv_u64(w, "log_suppressed", api->log ? api->log->suppressed : 0);
 	jw_object_end(w);
 }
 
@@ -186,8 +188,8 @@ static struct dump_stream *dump_begin(struct api *api,
 {
 	struct dump_stream *ds = calloc(1, sizeof(*ds));
 
-	if (!ds || snapshot_begin(&ds->snap, api->maps, req,
-				  &api->sort_budget)) {
+	if (!ds ||
+	    snapshot_begin(&ds->snap, api->maps, req, &api->sort_budget)) {
 		if (ds)
 			snapshot_end(&ds->snap);
 		free(ds);

@@ -27,6 +27,7 @@ struct api {
 	const struct att_set *hooks;
 	struct health health;
 	struct sort_budget sort_budget; /* every sorted dump's, together */
+	const struct connlog *log; /* expiry's records, for stats */
 };
 
 struct dump_stream;

@@ -78,8 +78,7 @@ static void check_map(const struct maps *m, struct health_report *r)
 	    HEALTH_USAGE_WARNING_PCT, HEALTH_USAGE_CRITICAL_PCT);
 }
 
-static uint64_t failed_total(const struct maps *m,
-			     struct tcplog_dp_stats *st)
+static uint64_t failed_total(const struct maps *m, struct tcplog_dp_stats *st)
 {
 	maps_stats(m, st);
 	return st->count[TCPLOG_STAT_INSERT_FULL] +

@@ -8,6 +8,7 @@
 #include <systemd/sd-journal.h>
 
 #include "connlog.h"
+#include "log.h"
 #include "tcplogger.h"
 
 static const char *const reason_names[TCPLOG_REASON_MAX] = {
@@ -102,4 +103,38 @@ void connlog_record(const struct conn_rec *r, int reason,
 		(unsigned long long)r->c.packets,
 		(unsigned long long)r->c.segments, flags[0] ? flags : "-",
 		first, last, dur_us);
+}
+
+void connlog_tick(struct connlog *cl, uint64_t now_ms)
+{
+	if (now_ms - cl->window_start_ms < CONNLOG_WINDOW_MS &&
+	    cl->window_start_ms)
+		return;
+	if (cl->suppressed_in_window)
+		log_warn("Suppressed %llu connection records in the last %llu "
+			 "s (at most %d per %d s, under journald's default "
+			 "rate limit); their counts are in the totals (stats: "
+			 "expired_*), %llu suppressed since the start",
+			 (unsigned long long)cl->suppressed_in_window,
+			 (unsigned long long)((now_ms - cl->window_start_ms) /
+					      1000),
+			 CONNLOG_WINDOW_MAX, CONNLOG_WINDOW_MS / 1000,
+			 (unsigned long long)cl->suppressed);
+	cl->window_start_ms = now_ms;
+	cl->in_window = cl->suppressed_in_window = 0;
+}
+
+void connlog_emit(struct connlog *cl, const struct conn_rec *r, int reason,
+		  const struct tcplog_clock *clock, const char *ifname,
+		  uint64_t now_ms)
+{
+	connlog_tick(cl, now_ms);
+	if (cl->in_window >= CONNLOG_WINDOW_MAX) {
+		cl->suppressed_in_window++;
+		cl->suppressed++;
+		return;
+	}
+	cl->in_window++;
+	cl->records++;
+	connlog_record(r, reason, clock, ifname);
 }

@@ -64,6 +64,18 @@ int expiry_due(const struct expiry *e, const struct conn_rec *r, uint64_t now)
 	return -1;
 }
 
+/* Saves the totals; a failure is logged once, until a save works again. */
+static void save_totals(struct expiry *e)
+{
+	int err = maps_totals_save(e->maps);
+
+	if (err && err != e->save_err)
+		log_warn("Cannot save the expiry totals: %s; they are kept in "
+			 "memory and saved at the next expiry",
+			 strerror(-err));
+	e->save_err = err;
+}
+
 /*
  * Takes one entry out. With @reason < 0 the entry is checked again first
  * (a packet may have come since the scan) and kept if no longer due.
@@ -83,9 +95,17 @@ static int expire_one(struct expiry *e, const struct tcplog_conn_key *key,
 			return 0;
 	}
 	ret = maps_take(e->maps, key, reason, &r);
-	if (ret > 0 && e->log_closed)
-		connlog_record(&r, reason, e->wall,
-			       ifname_of(names, key->ifindex));
+	if (ret <= 0)
+		return ret;
+	/*
+	 * The entry is gone from the map: its counts are in the totals in
+	 * memory only until saved. Saved at once, so that a kill in the
+	 * middle of a scan loses none of live + expired (one bpf() call).
+	 */
+	save_totals(e);
+	if (e->log_closed)
+		connlog_emit(&e->log, &r, reason, e->wall,
+			     ifname_of(names, key->ifindex), e->scan_ms);
 	return ret;
 }
 
@@ -233,12 +253,12 @@ uint64_t expiry_scan(struct expiry *e)
 	uint64_t entries, now, removed = 0, start, spacing_ms, period;
 	uint64_t taken_before;
 	size_t n_due, i;
-	int err;
 
 	taken_before = e->maps->totals.entries;
 	now = e->now_ns(CLOCK_BOOTTIME);
 	tcplog_clock_refresh(e->wall);
 	start = e->now_ns(CLOCK_MONOTONIC);
+	e->scan_ms = start / 1000000;
 	/* Scan first, delete after: deleting while walking a hash map can
 	 * make the walk skip or repeat entries. */
 	due = find_due(e, now, &n_due, &entries);
@@ -249,15 +269,11 @@ uint64_t expiry_scan(struct expiry *e)
 	free(due);
 	e->entries_left = (long)(entries - removed);
 	pressure(e, entries - removed, now, &names);
-	if (e->maps->totals.entries != taken_before) {
-		/* The counts stay in memory; a restart before the next
-		 * save would lose them from the totals: say so, once. */
-		err = maps_totals_save(e->maps);
-		if (err && err != e->save_err)
-			log_warn("Cannot save the expiry totals: %s",
-				 strerror(-err));
-		e->save_err = err;
-	}
+	/* A save that failed during the scan: once more. */
+	if (e->save_err && e->maps->totals.entries != taken_before)
+		save_totals(e);
+	if (e->log_closed)
+		connlog_tick(&e->log, e->scan_ms);
 	if (removed)
 		log_debug("Expired %llu connections",
 			  (unsigned long long)removed);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "connlog.h"
 #include "format.h"
 #include "maps.h"
 
@@ -36,12 +37,14 @@ struct expiry {
 	uint64_t (*now_ns)(clockid_t id);
 	uint32_t idle_timeout, closed_timeout; /* seconds; idle 0: never */
 	bool log_closed;
+	struct connlog log; /* the records, rate-limited for the journal */
 	uint64_t max_batch; /* EXPIRY_MAX_BATCH; tests make it smaller */
 	bool pressing; /* above the high mark once, not yet at the low one */
 	/* Entries the last scan left, -1 before the first: a status line
 	 * reports it instead of walking a big map once more. */
 	long entries_left;
 	int save_err; /* the last save of the totals failed: logged once */
+	uint64_t scan_ms; /* CLOCK_MONOTONIC at the start of this scan */
 };
 
 void expiry_init(struct expiry *e, struct maps *maps,

@@ -465,7 +465,8 @@ static void refuse_busy(struct server *s, int fd, const char *why)
 	jw_init(&w);
 	jw_error_line(&w, API_ERR_BUSY, why);
 	/* Best effort: a new socket has room for one short line. */
-	if (!w.failed && send(fd, w.buf, w.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (!w.failed &&
+	    send(fd, w.buf, w.len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		log_debug("Cannot tell a client it is refused: %s",
 			  strerror(errno));
 	jw_free(&w);
@@ -497,7 +498,8 @@ static bool make_room(struct server *s, int fd, uid_t uid)
 	} else if (s->n_clients == SERVER_MAX_CLIENTS) {
 		victim = pick_victim(s, (uid_t)-1);
 		if (!victim) {
-			log_limited(s, "Every client has a request in progress");
+			log_limited(s,
+				    "Every client has a request in progress");
 			refuse_busy(s, fd,
 				    "every connection has a request in "
 				    "progress; try again when one is answered");
@@ -506,7 +508,8 @@ static bool make_room(struct server *s, int fd, uid_t uid)
 	}
 	if (victim) {
 		s->evicted++;
-		log_limited(s, "Too many clients: dropped the longest-idle one");
+		log_limited(s,
+			    "Too many clients: dropped the longest-idle one");
 		client_remove(victim, "making room");
 	}
 	return true;
@@ -542,9 +545,10 @@ int server_add_client(struct server *s, int fd)
 	err = sd_event_add_io(s->event, &c->io, fd, c->io_events, on_client_io,
 			      c);
 	if (!err)
-		err = sd_event_add_time_relative(
-			s->event, &c->timer, CLOCK_MONOTONIC,
-			s->idle_ms * 1000, 100000, on_client_timer, c);
+		err = sd_event_add_time_relative(s->event, &c->timer,
+						 CLOCK_MONOTONIC,
+						 s->idle_ms * 1000, 100000,
+						 on_client_timer, c);
 	if (err < 0) {
 		client_free(c);
 		return err;

@@ -171,6 +171,39 @@ test_full_map() {
 	stop_background
 }
 
-DEFAULT_TESTS=(test_timeouts test_conservation test_full_map)
+# Thousands of expirations in seconds: at most 4,500 records per 30 s go
+# out (journald's default rate limit is 10,000 per 30 s per service, and it
+# drops the rest unseen); the others are counted, said in one line, and
+# records + suppressed = entries expired, exactly.
+test_record_limit() {
+	write_conf "directions=ingress egress" "closed_timeout=1" "idle_timeout=30"
+	start_daemon || return
+	churn_server 7200
+	local t0 stats expired written suppressed expired0
+	expired0=$(our_stat expired)
+	t0=$(date +%s)
+	in_a "$PY" "$CHURN" churn $ADDR4_B 7200 3000 100 ||
+		fail "the churn client failed"
+	wait_for 300 sh -c "[ \$(\"$TCPLOGCTL\" --socket $SOCK --json stats |
+		jq .stats.expired) -ge 5600 ]" || fail "only $(our_stat expired) entries expired"
+	say "$(our_stat expired) entries expired in $(($(date +%s) - t0)) s"
+	freeze_expiry
+	stats=$(ctl --json stats)
+	expired=$(($(jq .stats.expired <<<"$stats") - expired0))
+	written=$(jq .stats.log_records <<<"$stats")
+	suppressed=$(jq .stats.log_suppressed <<<"$stats")
+	expect_eq "records in the log" "$(records | wc -l)" "$written"
+	expect_eq "records + suppressed" "$((written + suppressed))" "$expired"
+	[ "$suppressed" -gt 0 ] || fail "nothing suppressed: $written records"
+	[ "$written" -le 9000 ] || fail "$written records"
+	# The window ends 30 s after it began (the first scan), and the next
+	# scan (every 10 s after the freeze) says what it suppressed.
+	wait_for 1800 log_has "Suppressed $suppressed connection records" ||
+		fail "no summary of the suppressed records"
+	say "$written records, $suppressed suppressed and counted, of $expired expired"
+	stop_background
+}
+
+DEFAULT_TESTS=(test_timeouts test_conservation test_full_map test_record_limit)
 
 e2e_main "$@"

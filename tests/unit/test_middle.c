@@ -7,6 +7,7 @@
  * is what the test itself wrote into the map.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -641,6 +642,61 @@ static void test_expiry_batches(void)
 	}
 }
 
+/*
+ * Records stay under journald's default rate limit, and none is lost
+ * unseen: at most CONNLOG_WINDOW_MAX per 30 s window are written, the
+ * rest counted; records + suppressed = entries expired, exactly.
+ */
+static void test_record_limit(void)
+{
+	struct tcplog_conn_key k;
+	struct expiry e;
+	uint64_t expired0;
+	int i, saved_err, devnull;
+
+	expiry_setup(&e);
+	e.log_closed = true;
+	fake_boot_ns = 20000 * SEC;
+	fake_mono_ns = 1000 * SEC;
+	for (i = 0; i < CONNLOG_WINDOW_MAX + 500; i++) {
+		k = key_of(i, 7070);
+		put(&k, 10, 1, TCPLOG_TCP_FIN, 19000 * SEC, 19000 * SEC);
+	}
+	/* (The records go to stderr here: not into the test's output.) */
+	fflush(stderr);
+	saved_err = dup(2);
+	devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, 2);
+	expiry_scan(&e);
+	TL_EQ_U64(e.log.records, CONNLOG_WINDOW_MAX);
+	TL_EQ_U64(e.log.suppressed, 500);
+	TL_EQ_U64(e.log.records + e.log.suppressed, m.totals.entries);
+	/* The same window: all suppressed. */
+	expired0 = m.totals.entries;
+	for (i = 0; i < 100; i++) {
+		k = key_of(10000 + i, 7070);
+		put(&k, 10, 1, TCPLOG_TCP_RST, 19000 * SEC, 19000 * SEC);
+	}
+	fake_mono_ns += 10 * SEC;
+	expiry_scan(&e);
+	TL_EQ_U64(e.log.suppressed, 600);
+	/* 30 s later a new window: written again. */
+	for (i = 0; i < 100; i++) {
+		k = key_of(20000 + i, 7070);
+		put(&k, 10, 1, TCPLOG_TCP_RST, 19000 * SEC, 19000 * SEC);
+	}
+	fake_mono_ns += 30 * SEC;
+	expiry_scan(&e);
+	fflush(stderr);
+	dup2(saved_err, 2);
+	close(saved_err);
+	close(devnull);
+	TL_EQ_U64(e.log.records, CONNLOG_WINDOW_MAX + 100);
+	TL_EQ_U64(e.log.suppressed, 600);
+	TL_EQ_U64(m.totals.entries - expired0, 200);
+	TL_EQ_U64(e.log.records + e.log.suppressed, m.totals.entries);
+}
+
 /* A scan that took long spaces the next one out (at most 2 % of a CPU). */
 static uint64_t slow_now(clockid_t id)
 {
@@ -684,6 +740,7 @@ CASE(test_expiry_scan, 64)
 CASE(test_expiry_pressure, 100)
 CASE(test_expiry_spacing, 16)
 CASE(test_expiry_batches, 100)
+CASE(test_record_limit, 8192)
 
 int main(void)
 {
@@ -709,6 +766,8 @@ int main(void)
 		  test_expiry_spacing_fresh },
 		{ "expiry in batches of at most max_batch",
 		  test_expiry_batches_fresh },
+		{ "records under journald's rate limit, none lost unseen",
+		  test_record_limit_fresh },
 	};
 	int fd;
 

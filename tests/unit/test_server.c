@@ -389,8 +389,7 @@ int main(void)
 		{ "a streamed answer arrives whole", test_streamed_whole },
 		{ "waiting clients cost nothing", test_waiting_costs_nothing },
 		{ "the longest-idle client makes room", test_make_room },
-		{ "a user's share; busy when all wait",
-		  test_share_and_busy },
+		{ "a user's share; busy when all wait", test_share_and_busy },
 	};
 
 	return TL_RUN(cases);
