@@ -231,8 +231,10 @@ static struct tcplog_conn_key *find_due(struct expiry *e, uint64_t now,
 		if (expiry_due(e, &r, now) < 0)
 			continue;
 		/* The rest waits for the next scan: memory stays bounded. */
-		if (*n_due == e->max_batch)
+		if (*n_due == e->max_batch) {
+			e->more_due = true;
 			continue;
+		}
 		if (*n_due == cap) {
 			cap = cap ? cap * 2 : 256;
 			p = realloc(due, cap * sizeof(*due));
@@ -255,6 +257,7 @@ uint64_t expiry_scan(struct expiry *e)
 	size_t n_due, i;
 
 	taken_before = e->maps->totals.entries;
+	e->more_due = false;
 	now = e->now_ns(CLOCK_BOOTTIME);
 	tcplog_clock_refresh(e->wall);
 	start = e->now_ns(CLOCK_MONOTONIC);
@@ -278,6 +281,9 @@ uint64_t expiry_scan(struct expiry *e)
 		log_debug("Expired %llu connections",
 			  (unsigned long long)removed);
 	period = expiry_period_ms(e);
+	/* A batch left work behind: go on soon, removing is what costs. */
+	if (e->more_due || e->pressing)
+		return EXPIRY_NEXT_BATCH_MS;
 	if (spacing_ms <= period)
 		return period;
 	log_debug("Scanning %llu entries took %llu ms: next scan in %llu ms",

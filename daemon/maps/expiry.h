@@ -29,6 +29,8 @@
  * MiB), whatever max_connections is; the next scan takes the rest.
  */
 #define EXPIRY_MAX_BATCH 262144
+/* The next scan after one that left due entries or pressure behind. */
+#define EXPIRY_NEXT_BATCH_MS 100
 
 struct expiry {
 	struct maps *maps;
@@ -40,6 +42,7 @@ struct expiry {
 	struct connlog log; /* the records, rate-limited for the journal */
 	uint64_t max_batch; /* EXPIRY_MAX_BATCH; tests make it smaller */
 	bool pressing; /* above the high mark once, not yet at the low one */
+	bool more_due; /* the last scan found more due than one batch */
 	/* Entries the last scan left, -1 before the first: a status line
 	 * reports it instead of walking a big map once more. */
 	long entries_left;

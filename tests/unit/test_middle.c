@@ -604,13 +604,14 @@ static void test_expiry_batches(void)
 		put(&k, 10, 1, 0, 19000 * SEC,
 		    (i < 20 ? 19600 : 19990 + (uint64_t)i) * SEC);
 	}
-	expiry_scan(&e);
+	/* More due than a batch: the next scan comes soon. */
+	TL_EQ_U64(expiry_scan(&e), EXPIRY_NEXT_BATCH_MS);
 	/* 8 due went; 87 left, under 90 %: no pressure. */
 	TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
 	TL_EQ_U64(entries, 87);
 	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 8);
-	expiry_scan(&e);
-	expiry_scan(&e);
+	TL_EQ_U64(expiry_scan(&e), EXPIRY_NEXT_BATCH_MS);
+	TL_EQ_U64(expiry_scan(&e), 3000); /* the last 4: done */
 	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 20);
 	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 0);
 	/* Now pressure: 95 recent again; the 8 oldest of them go per scan. */
