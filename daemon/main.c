@@ -10,11 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/syscall.h>
-#include <linux/capability.h>
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "caps.h"
 #include "daemon.h"
 #include "log.h"
 #include "migrate.h"
@@ -22,12 +21,6 @@
 #include "tcplog_config.h"
 #include "tcplogger.h"
 
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 
 static void usage(FILE *out)
 {
@@ -42,37 +35,6 @@ static void usage(FILE *out)
 		"  -h, --help          this help\n"
 		"      --version       print the version\n",
 		TCPLOG_DEFAULT_CONFIG);
-}
-
-static bool has_cap(const struct __user_cap_data_struct *data, int cap)
-{
-	return data[cap / 32].effective & (1u << (cap % 32));
-}
-
-/* Names the first missing capability, so the message says what to grant. */
-static int check_capabilities(void)
-{
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2] = { 0 };
-
-	if (syscall(SYS_capget, &hdr, data))
-		return -errno;
-	if (!has_cap(data, CAP_BPF) && !has_cap(data, CAP_SYS_ADMIN)) {
-		log_err("Missing capability CAP_BPF (or CAP_SYS_ADMIN): "
-			"needed to load BPF programs and maps");
-		return -EPERM;
-	}
-	if (!has_cap(data, CAP_NET_ADMIN)) {
-		log_err("Missing capability CAP_NET_ADMIN: needed to attach "
-			"to an interface's TC hook");
-		return -EPERM;
-	}
-	if (!has_cap(data, CAP_PERFMON) && !has_cap(data, CAP_SYS_ADMIN))
-		log_warn("Missing capability CAP_PERFMON: some kernels refuse "
-			 "to load the program without it");
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -145,7 +107,7 @@ int main(int argc, char **argv)
 		printf("%s: configuration OK\n", config_path);
 		return 0;
 	}
-	if (check_capabilities())
+	if (caps_check())
 		return 1;
 
 	ret = pins_open(&d.pins, d.cfg.pin_path);
@@ -207,6 +169,15 @@ int main(int argc, char **argv)
 			pins_remove_other_layouts(&d.pins);
 	}
 
+	/* Loaded and attached: from here on only tc attaching needs a
+	 * capability (caps.h). */
+	ret = caps_drop_after_start();
+	if (ret)
+		log_warn("Cannot drop capabilities after the start: %s",
+			 strerror(-ret));
+	else
+		log_info("Keeping CAP_NET_ADMIN only from here on");
+	ret = 0;
 	daemon_status(&d, status, sizeof(status));
 	log_notice("Started: %s", status);
 	sd_notifyf(0, "READY=1\nSTATUS=%s", status);

@@ -387,6 +387,41 @@ test_iface_recreate() {
 	say "re-attached ${ms} ms after the interface came back"
 }
 
+# Once started, the daemon keeps CAP_NET_ADMIN only (effective and
+# permitted), and everything after the start still works with it, here
+# with tc (the one later operation that needs a capability): re-attaching
+# an interface that comes back, a reload that adds a hook, counting
+# exactly, reset, and detaching at the stop (keep_attached = no).
+test_caps_after_start() {
+	write_conf "attach_mode=tc" "keep_attached=no"
+	start_daemon || return
+	local eff prm
+	eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$DPID/status")
+	prm=$(awk '/^CapPrm:/ { print $2 }' "/proc/$DPID/status")
+	expect_eq "effective" "$eff" 0000000000001000
+	expect_eq "permitted" "$prm" 0000000000001000
+	log_has 'Keeping CAP_NET_ADMIN only' || fail "no log line"
+	ip -n "$NS_B" link del vB
+	wait_for 80 log_has 'disappeared'
+	make_veth
+	wait_for 80 log_count_ge 2 'Attached ingress to vB' ||
+		fail "not re-attached with CAP_NET_ADMIN only"
+	write_conf "attach_mode=tc" "keep_attached=no" "directions=ingress egress"
+	kill -HUP "$DPID"
+	wait_for 80 log_has 'Attached egress to vB' || fail "egress not attached"
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	flow $ADDR4_B 5081 54321
+	stop_captures
+	expect_same_flows "$WORK/b.pcapng" ingress $ADDR4_B
+	ctl reset >/dev/null || fail "reset refused"
+	stop_daemon TERM
+	expect_eq "exit status" "$DAEMON_STATUS" 0
+	expect_eq "filters left" "$(in_b tc filter show dev vB ingress | grep -c direct-action)" 0
+	expect_eq "filters left" "$(in_b tc filter show dev vB egress | grep -c direct-action)" 0
+	[ ! -e "$(pin_layout)" ] || fail "pins left: $(ls -R "$PIN")"
+	say "CapEff $eff after the start; re-attach, reload, reset, detach work"
+}
+
 # SIGHUP: a new direction is attached, the counters stay.
 test_reload() {
 	write_conf
@@ -573,6 +608,7 @@ DEFAULT_TESTS=(
 	test_tc_own_qdisc test_tc_interrupted_attach test_iface_recreate test_reload
 	test_keep_attached_no test_second_instance test_notify
 	test_auto_interfaces test_bpffs_mount test_missing_caps
+	test_caps_after_start
 )
 
 e2e_main "$@"
