@@ -21,7 +21,6 @@
 #include "tcplog_config.h"
 #include "tcplogger.h"
 
-
 static void usage(FILE *out)
 {
 	fprintf(out,

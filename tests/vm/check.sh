@@ -192,6 +192,10 @@ one_hook "stopped (keep_attached = yes)"
 flow $HOST 7003 100000 # counted while the daemon is stopped
 check "systemctl start after stop" systemctl start tcploggerd
 one_hook "stop + start"
+# Once started, CAP_NET_ADMIN alone; everything below runs with it.
+check "CAP_NET_ADMIN only after the start (6.1)" sh -c \
+	"grep -q '^CapEff:.*0000000000001000\$' /proc/\$(systemctl show -p MainPID --value tcploggerd)/status &&
+	 grep -q '^CapPrm:.*0000000000001000\$' /proc/\$(systemctl show -p MainPID --value tcploggerd)/status"
 
 # Reload: the trunk and both directions join; vH ingress goes on.
 cat >$CONF <<EOF
