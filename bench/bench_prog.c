@@ -129,20 +129,26 @@ static double median(double *v, int n)
 }
 
 /*
- * New flows: @n connections, each seen once. Returns the mean ns per run
- * of @prog_fd and of @empty_fd on the same packets.
+ * New flows: @n connections, each seen once (a SYN: an embryonic entry,
+ * with the share's check and count). Returns the mean ns per run of
+ * @prog_fd and of @empty_fd on the same packets.
  */
-static int new_flows(int prog_fd, int empty_fd, int map_fd, int n,
+static int new_flows(int prog_fd, int empty_fd, int map_fd, int syn_fd, int n,
 		     double *prog_ns, double *empty_ns)
 {
 	double sum_prog = 0, sum_empty = 0, ns = 0;
+	struct tcplog_syn no_syn = { 0 };
 	struct pkt p;
 	struct maps m;
 	char src[32];
+	__u32 zero = 0;
 	int i, err;
 
 	maps_init(&m, map_fd, -1, -1, 0);
 	if (maps_clear(&m) < 0)
+		return -errno;
+	/* Every round starts from an empty share, as from an empty map. */
+	if (bpf_map_update_elem(syn_fd, &zero, &no_syn, BPF_ANY))
 		return -errno;
 	for (i = 0; i < n; i++) {
 		snprintf(src, sizeof(src), "198.18.%d.%d", 1 + i / 50000,
@@ -333,7 +339,8 @@ int main(int argc, char **argv)
 		}
 		err = new_flows(bpf_program__fd(tl->progs.tcplog_ingress),
 				bpf_program__fd(empty->progs.empty_prog),
-				bpf_map__fd(tl->maps.tcplog_conns), nflows,
+				bpf_map__fd(tl->maps.tcplog_conns),
+				bpf_map__fd(tl->maps.tcplog_syn), nflows,
 				&new_prog[r], &new_empty[r]);
 		if (err) {
 			fprintf(stderr, "new flows: %s\n", strerror(-err));

@@ -25,6 +25,9 @@
 #endif
 const volatile bool force_copy_parse = TCPLOG_FORCE_COPY_PARSE;
 
+/* TCPLOG_EMBRYONIC_SHARE_PCT of max_connections, set at load time. */
+const volatile __s64 embryonic_max = TCPLOG_DEFAULT_MAX_CONNS / 2;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	/* Set at load time with bpf_map__set_max_entries(). */
@@ -39,6 +42,14 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tcplog_percpu);
 } tcplog_percpu SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct tcplog_syn);
+} tcplog_syn SEC(".maps");
 
 /* Written by the daemon only; here so it is created and pinned with the
  * other maps (struct tcplog_totals). */
@@ -59,6 +70,26 @@ static __always_inline __u64 boot_time_ns(struct tcplog_percpu *pc)
 		pc->clock_boot_ns = bpf_ktime_get_boot_ns();
 	}
 	return pc->clock_boot_ns;
+}
+
+static __always_inline struct tcplog_syn *syn_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&tcplog_syn, &zero);
+}
+
+/* A packet without SYN completes an embryonic entry: once, on one CPU. */
+static __always_inline void embryonic_done(struct tcplog_conn_val *val)
+{
+	struct tcplog_syn *syn;
+
+	if (!(__sync_fetch_and_and(&val->tcp_flags, ~TCPLOG_CONN_EMBRYONIC) &
+	      TCPLOG_CONN_EMBRYONIC))
+		return;
+	syn = syn_state();
+	if (syn)
+		__sync_fetch_and_add(&syn->embryonic, -1);
 }
 
 /*
@@ -84,6 +115,9 @@ static __always_inline void conn_add(struct tcplog_conn_val *val, __u32 len,
 				     (__u64)l2_len - val->l2_len);
 	if ((val->tcp_flags & flags) != flags)
 		__sync_fetch_and_or(&val->tcp_flags, (__u64)flags);
+	if ((val->tcp_flags & TCPLOG_CONN_EMBRYONIC) &&
+	    !(flags & TCPLOG_TCP_SYN))
+		embryonic_done(val);
 	/*
 	 * A plain store, at most once per tick. CPUs stamp with their own
 	 * cached tick, so another CPU's stamp may be older than ours: only
@@ -100,6 +134,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 	struct tcplog_conn_key key;
 	struct parse_info info = {};
 	struct tcplog_conn_val *val;
+	struct tcplog_syn *syn = NULL;
 	struct tcplog_percpu *pc;
 	__u32 segs, l2_len, len, gso_size, meta_tags, zero = 0;
 	__u16 meta_tci = 0;
@@ -179,10 +214,27 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 			.l2_len = l2_len,
 		};
 
+		/*
+		 * A SYN makes an embryonic entry, within the share that
+		 * leaves room for completed handshakes. Concurrent CPUs
+		 * can pass the check together: the share is exceeded by at
+		 * most one entry per CPU.
+		 */
+		if (info.tcp_flags & TCPLOG_TCP_SYN) {
+			syn = syn_state();
+			if (syn && syn->embryonic >= embryonic_max) {
+				pc->stats.count[TCPLOG_STAT_INSERT_FULL]++;
+				return TC_ACT_UNSPEC;
+			}
+			init.tcp_flags |= TCPLOG_CONN_EMBRYONIC;
+		}
 		err = bpf_map_update_elem(&tcplog_conns, &key, &init,
 					  BPF_NOEXIST);
-		if (!err)
+		if (!err) {
+			if (syn)
+				__sync_fetch_and_add(&syn->embryonic, 1);
 			goto counted;
+		}
 		/* Another CPU created it between our lookup and update. */
 		val = err == -EEXIST ?
 			      bpf_map_lookup_elem(&tcplog_conns, &key) :

@@ -122,10 +122,26 @@ struct tcplog_conn_val {
 	__u64 l2_extra; /* atomic add, only when a packet's L2 part differs */
 	__u64 first_seen_ns; /* CLOCK_BOOTTIME, set at creation */
 	__u64 last_seen_ns; /* CLOCK_BOOTTIME, plain store once per tick */
-	__u64 tcp_flags; /* union of enum tcplog_tcp_flag; atomic or, new bits */
+	__u64 tcp_flags; /* union of enum tcplog_tcp_flag, and the state bits
+			  * below; atomic or and and, on change only */
 	__u32 l2_len; /* set at creation, never changed */
 	__u32 pad; /* always zero */
 };
+
+/*
+ * tcp_flags holds the TCP flags in its low byte and the program's state of
+ * the entry above it.
+ *
+ * TCPLOG_CONN_EMBRYONIC: every packet of the entry so far carried SYN (a
+ * SYN, its retransmits, a SYN-ACK): no handshake completed in this
+ * direction. Set when a SYN creates the entry, cleared by the first packet
+ * without SYN. Spoofed SYNs and scans make only such entries; the daemon
+ * expires them after syn_timeout, and first under pressure. Programs of
+ * this ABI version that predate the bit never set it: an entry without it
+ * is an ordinary one, the safe reading, so maps carry over either way.
+ */
+#define TCPLOG_TCP_FLAGS_MASK 0xffULL
+#define TCPLOG_CONN_EMBRYONIC (1ULL << 8)
 
 #define TCPLOG_COUNTER_PACKET (1ULL << 32)
 #define TCPLOG_COUNTER_BYTES_MASK 0xffffffffULL
@@ -141,7 +157,8 @@ enum tcplog_stat {
 	TCPLOG_STAT_MALFORMED, /* bad IP version, IHL, length, TCP data offset */
 	TCPLOG_STAT_TRUNCATED, /* a header is cut short by the packet's end */
 	TCPLOG_STAT_FRAGMENT, /* non-first IP fragment: no TCP header */
-	TCPLOG_STAT_INSERT_FULL, /* new connection, but the map is full */
+	TCPLOG_STAT_INSERT_FULL, /* new connection, no room: the map is full,
+				  * or a SYN found the embryonic share full */
 	TCPLOG_STAT_INSERT_OTHER, /* new connection, insert failed otherwise */
 	TCPLOG_STAT_MAX,
 };
@@ -171,13 +188,42 @@ struct tcplog_percpu {
 };
 
 /*
+ * Embryonic entries (TCPLOG_CONN_EMBRYONIC) may take at most this share of
+ * the map: a flood of spoofed SYNs, however large, leaves the rest to
+ * connections that complete their handshake (think of conntrack's early
+ * drop, without dropping packets). A SYN that would create an entry beyond
+ * it is not counted (TCPLOG_STAT_INSERT_FULL); its connection is counted
+ * from its first packet without SYN.
+ */
+#define TCPLOG_EMBRYONIC_SHARE_PCT 50
+
+/*
+ * The embryonic entries in the map, shared by all CPUs: the one element of
+ * a BPF_MAP_TYPE_ARRAY (BPF_F_MMAPABLE), pinned with the other maps. The
+ * program adds 1 when it creates an embryonic entry and subtracts 1 when a
+ * packet without SYN completes one; the daemon subtracts 1 for each
+ * embryonic entry it removes, with an atomic on the mapped value. It is
+ * exact but for races of a packet with the removal of its own entry and
+ * for removals cut short by a crash; it decides admission only, never a
+ * count users see as exact. Zeroed whenever the connection map is created
+ * or cleared.
+ */
+struct tcplog_syn {
+	__s64 embryonic;
+};
+
+/*
  * Why a connection entry was removed from the map (by the daemon).
  */
 enum tcplog_reason {
 	TCPLOG_REASON_FIN = 0, /* closed with a FIN, closed_timeout passed */
 	TCPLOG_REASON_RST, /* closed with an RST, closed_timeout passed */
-	TCPLOG_REASON_IDLE, /* no packet for idle_timeout */
-	TCPLOG_REASON_PRESSURE, /* the longest idle, removed early: map full */
+	TCPLOG_REASON_IDLE, /* no packet for idle_timeout (syn_timeout for
+			     * an embryonic entry) */
+	TCPLOG_REASON_PRESSURE, /* removed early, the map or the embryonic
+				 * share nearly full: embryonic entries
+				 * first, then closed ones, then the longest
+				 * idle */
 	TCPLOG_REASON_UPGRADE, /* an entry of an older map layout whose
 				* connection the new program had already
 				* counted again: its counts are kept here */
@@ -209,6 +255,7 @@ _Static_assert(sizeof(struct tcplog_dp_stats) == 8 * TCPLOG_STAT_MAX,
 	       "stats layout");
 _Static_assert(sizeof(struct tcplog_percpu) == 8 * TCPLOG_STAT_MAX + 16,
 	       "per-CPU layout");
+_Static_assert(sizeof(struct tcplog_syn) == 8, "SYN state layout");
 _Static_assert(sizeof(struct tcplog_totals) == 8 * (5 + TCPLOG_REASON_MAX),
 	       "totals layout");
 

@@ -264,9 +264,13 @@ int render_stats(const struct json_object *resp, FILE *out)
 		{
 			const char *row[2] = { name, v };
 
-			(void)val;
-			snprintf(v, sizeof(v), "%llu",
-				 (unsigned long long)json_u64(st, name));
+			/* null: not counted yet (counts_age_ms). */
+			if (!val)
+				snprintf(v, sizeof(v), "-");
+			else
+				snprintf(v, sizeof(v), "%llu",
+					 (unsigned long long)json_u64(st,
+								      name));
 			table_add(&t, row);
 		}
 	}

@@ -196,11 +196,8 @@ void daemon_status(struct daemon *d, char *buf, size_t size)
 			att_dir_name(d->hooks.att[i].direction),
 			att_mode_name(d->hooks.att[i].mode));
 	/* Counting a million entries takes a third of a second: the
-	 * expiry scan has just done it. */
-	if (d->expiry.entries_left >= 0)
-		entries = (uint64_t)d->expiry.entries_left;
-	else
-		maps_count(&d->maps, &entries, NULL);
+	 * expiry scan has just done it (none yet: a fresh start). */
+	entries = d->expiry.counts.entries;
 	if (used < size)
 		snprintf(buf + used, size - used, "; %llu connections",
 			 (unsigned long long)entries);
@@ -296,16 +293,20 @@ static int on_status(sd_event_source *src, uint64_t usec, void *userdata)
 
 	daemon_reconcile(d);
 	notify_status(d);
-	health_sample(&d->api.health, &d->maps, usec / 1000);
+	health_sample(&d->api.health, &d->maps, &d->expiry.counts, usec / 1000);
 	return rearm(src, STATUS_PERIOD_USEC);
 }
 
 static int on_expiry(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
+	uint64_t next_ms;
 
 	(void)usec;
-	return rearm(src, expiry_scan(&d->expiry) * 1000);
+	/* A slice at a time: the next one after the events now pending. */
+	if (expiry_step(&d->expiry, &next_ms))
+		return rearm(src, 0);
+	return rearm(src, next_ms * 1000);
 }
 
 /* The API as the server's handler: the server knows lines, not commands. */
@@ -349,10 +350,10 @@ static int add_sources(struct daemon *d)
 						 CLOCK_MONOTONIC,
 						 STATUS_PERIOD_USEC, 0,
 						 on_status, d);
+	/* The first scan at once: stats and health report its counts. */
 	if (err >= 0)
 		err = sd_event_add_time_relative(
-			e, &d->expiry_src, CLOCK_MONOTONIC,
-			expiry_period_ms(&d->expiry) * 1000, 0, on_expiry, d);
+			e, &d->expiry_src, CLOCK_MONOTONIC, 0, 0, on_expiry, d);
 	if (err >= 0 && d->netlink_fd >= 0)
 		err = sd_event_add_io(e, &d->netlink_src, d->netlink_fd,
 				      EPOLLIN, on_netlink, d);
@@ -396,6 +397,7 @@ int daemon_wire(struct daemon *d)
 	maps_init(&d->maps, loader_conns_fd(&d->loader),
 		  loader_percpu_fd(&d->loader), loader_totals_fd(&d->loader),
 		  d->cfg.max_connections);
+	d->maps.syn = d->loader.syn;
 	/* None pinned yet (a new map) reads as zero totals. */
 	err = maps_totals_load(&d->maps);
 	if (err && err != -ENOENT)
@@ -409,8 +411,9 @@ int daemon_wire(struct daemon *d)
 			       .wall = &d->wall,
 			       .hooks = &d->hooks,
 			       .sort_budget.limit = SNAPSHOT_SORT_BUDGET,
-			       .log = &d->expiry.log };
-	health_restart(&d->api.health, &d->maps,
+			       .log = &d->expiry.log,
+			       .counts = &d->expiry.counts };
+	health_restart(&d->api.health, &d->maps, &d->expiry.counts,
 		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	return 0;
 }
@@ -419,6 +422,7 @@ void daemon_close(struct daemon *d)
 {
 	server_close(&d->server);
 	d->expiry_src = sd_event_source_disable_unref(d->expiry_src);
+	expiry_free(&d->expiry);
 	d->status_src = sd_event_source_disable_unref(d->status_src);
 	d->netlink_src = sd_event_source_disable_unref(d->netlink_src);
 	d->event = sd_event_unref(d->event);

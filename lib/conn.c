@@ -16,7 +16,8 @@ void tcplog_conn_derive(const struct tcplog_conn_val *val,
 	/* Unsigned arithmetic wraps mod 2^64, as l2_extra was summed. */
 	out->ip_bytes =
 		out->bytes - out->packets * (__u64)val->l2_len - val->l2_extra;
-	out->tcp_flags = val->tcp_flags;
+	out->tcp_flags = val->tcp_flags & TCPLOG_TCP_FLAGS_MASK;
+	out->embryonic = val->tcp_flags & TCPLOG_CONN_EMBRYONIC;
 	out->first_seen_ns = val->first_seen_ns;
 	out->last_seen_ns = val->last_seen_ns;
 }

@@ -18,7 +18,8 @@ struct tcplog_conn_counts {
 	__u64 ip_bytes;
 	__u64 packets;
 	__u64 segments;
-	__u64 tcp_flags;
+	__u64 tcp_flags; /* the TCP flags only (TCPLOG_TCP_FLAGS_MASK) */
+	bool embryonic; /* every packet carried SYN (TCPLOG_CONN_EMBRYONIC) */
 	__u64 first_seen_ns; /* CLOCK_BOOTTIME */
 	__u64 last_seen_ns; /* CLOCK_BOOTTIME */
 };

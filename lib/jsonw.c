@@ -187,6 +187,12 @@ void jw_bool(struct jw *w, bool v)
 	put(w, v ? "true" : "false", v ? 4 : 5);
 }
 
+void jw_null(struct jw *w)
+{
+	value_prefix(w);
+	put(w, "null", 4);
+}
+
 void jw_newline(struct jw *w)
 {
 	put(w, "\n", 1);

@@ -35,6 +35,7 @@ void jw_key(struct jw *w, const char *key);
 void jw_string(struct jw *w, const char *s);
 void jw_u64(struct jw *w, uint64_t v);
 void jw_bool(struct jw *w, bool v);
+void jw_null(struct jw *w);
 /* Ends one response line. */
 void jw_newline(struct jw *w);
 

@@ -99,10 +99,16 @@ static void write_conn(struct jw *w, const struct conn_rec *r,
 	jw_object_end(w);
 }
 
-static void write_stats(struct jw *w, struct api *api, uint64_t entries,
-			uint64_t closed, const struct api_peer *peer)
+/*
+ * The stats object. @c: entries and closed as counted at c->at_ms (the
+ * last expiry scan's, or a dump's own walk); 0: not counted yet.
+ */
+static void write_stats(struct jw *w, struct api *api,
+			const struct expiry_counts *c,
+			const struct api_peer *peer)
 {
 	const struct tcplog_totals *t = &api->maps->totals;
+	uint64_t now_ms = tcplog_now_ns(CLOCK_MONOTONIC) / 1000000;
 	struct tcplog_dp_stats st;
 	unsigned int i;
 
@@ -113,9 +119,19 @@ static void write_stats(struct jw *w, struct api *api, uint64_t entries,
 	jw_kv_u64(w, "packets_seen", tcplog_stats_seen(&st));
 	for (i = 0; i < TCPLOG_STAT_MAX; i++)
 		jw_kv_u64(w, tcplog_stat_name(i), st.count[i]);
-	jw_kv_u64(w, "entries", entries);
+	jw_kv_u64(w, "entries", c->entries);
 	jw_kv_u64(w, "capacity", api->maps->capacity);
-	jw_kv_u64(w, "closed", closed);
+	jw_kv_u64(w, "closed", c->closed);
+	/* entries and closed are the last scan's: how old they are. */
+	jw_key(w, "counts_age_ms");
+	if (c->at_ms)
+		jw_u64(w, now_ms > c->at_ms ? now_ms - c->at_ms : 0);
+	else
+		jw_null(w);
+	jw_kv_u64(w, "embryonic", (uint64_t)maps_embryonic(api->maps));
+	jw_kv_u64(w, "embryonic_max",
+		  (uint64_t)api->maps->capacity * TCPLOG_EMBRYONIC_SHARE_PCT /
+			  100);
 	/* Live entries + these = everything counted since the maps began. */
 	jw_kv_u64(w, "expired", t->entries);
 	jw_kv_u64(w, "expired_bytes", t->bytes);
@@ -208,8 +224,14 @@ static struct dump_stream *dump_begin(struct api *api,
 
 static void dump_tail(struct api *api, struct dump_stream *ds, struct jw *w)
 {
+	struct expiry_counts walked = {
+		.entries = ds->snap.entries,
+		.closed = ds->snap.closed,
+		.at_ms = tcplog_now_ns(CLOCK_MONOTONIC) / 1000000,
+	};
+
 	jw_array_end(w);
-	write_stats(w, api, ds->snap.entries, ds->snap.closed, &ds->peer);
+	write_stats(w, api, &walked, &ds->peer);
 	write_interfaces(w, api->hooks);
 	if (ds->snap.err) {
 		/* The map could not be read to the end: say so. */
@@ -270,16 +292,9 @@ void api_dump_free(struct dump_stream *ds)
 
 static void do_stats(struct api *api, const struct api_peer *peer, struct jw *w)
 {
-	uint64_t entries, closed;
-
-	if (maps_count(api->maps, &entries, &closed)) {
-		jw_error_line(w, API_ERR_INTERNAL,
-			      "cannot read the connection map");
-		return;
-	}
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);
-	write_stats(w, api, entries, closed, peer);
+	write_stats(w, api, api->counts, peer);
 	jw_object_end(w);
 	jw_newline(w);
 }
@@ -289,7 +304,7 @@ static void do_health(struct api *api, struct jw *w)
 	struct health_report r;
 	int i;
 
-	health_check(&api->health, api->hooks, api->maps,
+	health_check(&api->health, api->hooks, api->maps, api->counts,
 		     tcplog_now_ns(CLOCK_MONOTONIC) / 1000000, &r);
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);
@@ -322,7 +337,7 @@ static void do_reset(struct api *api, const struct api_peer *peer, struct jw *w)
 		return;
 	}
 	err = maps_reset(api->maps, &deleted);
-	health_restart(&api->health, api->maps,
+	health_restart(&api->health, api->maps, api->counts,
 		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	if (err) {
 		log_err("Reset by uid 0 failed: %s", strerror(-err));

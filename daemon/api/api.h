@@ -28,6 +28,9 @@ struct api {
 	struct health health;
 	struct sort_budget sort_budget; /* every sorted dump's, together */
 	const struct connlog *log; /* expiry's records, for stats */
+	/* What the last expiry scan counted: stats and health never walk
+	 * the map in the request path. */
+	const struct expiry_counts *counts;
 };
 
 struct dump_stream;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "attach.h"
+#include "expiry.h"
 #include "maps.h"
 
 /* map_usage: entries as a share of max_connections. */
@@ -40,31 +41,42 @@ struct health_report {
 #define HEALTH_SAMPLES 32 /* > the window / the sampling period (10 s) */
 
 /*
- * Failed-insert totals sampled over time, so that the check reports the
- * failures of the last HEALTH_FAILED_WINDOW_SEC whoever asks and however
- * often: one client's checks cannot hide failures from another's.
+ * Failed-insert totals (and early expiries) sampled over time, so that the
+ * checks report those of the last HEALTH_FAILED_WINDOW_SEC whoever asks and
+ * however often: one client's checks cannot hide failures from another's.
  */
+struct health_sample {
+	uint64_t at_ms; /* CLOCK_MONOTONIC */
+	uint64_t failed;
+	uint64_t evicted, syn_evicted; /* of struct expiry_counts, then */
+};
+
 struct health {
-	struct {
-		uint64_t at_ms; /* CLOCK_MONOTONIC */
-		uint64_t failed;
-	} s[HEALTH_SAMPLES];
+	struct health_sample s[HEALTH_SAMPLES];
 	unsigned int next, n;
 };
 
-/* Records the failed-insert total now (the daemon calls it every 10 s). */
-void health_sample(struct health *h, const struct maps *m, uint64_t now_ms);
+/*
+ * Records the failed-insert total and the entries pressure took so far
+ * (@c) now; the daemon calls it every 10 s.
+ */
+void health_sample(struct health *h, const struct maps *m,
+		   const struct expiry_counts *c, uint64_t now_ms);
 
 /* Forgets the samples (after a reset zeroed the totals) and takes one. */
-void health_restart(struct health *h, const struct maps *m, uint64_t now_ms);
+void health_restart(struct health *h, const struct maps *m,
+		    const struct expiry_counts *c, uint64_t now_ms);
 
 /*
  * Runs the checks: attachments (@hooks verified against the kernel), the
- * map readable, its usage, inserts that failed within the window.
+ * map readable (one lookup), its usage as the last expiry scan counted it
+ * (@counts, with its age: no walk of the map here), inserts that failed
+ * within the window and whether embryonic entries filled their share then
+ * (pressure took some).
  */
 void health_check(struct health *h, const struct att_set *hooks,
-		  const struct maps *m, uint64_t now_ms,
-		  struct health_report *out);
+		  const struct maps *m, const struct expiry_counts *counts,
+		  uint64_t now_ms, struct health_report *out);
 
 const char *health_status_name(enum health_status status);
 

@@ -257,6 +257,13 @@ static int set_closed_timeout(struct config *cfg, const char *key, char *v,
 			 size);
 }
 
+static int set_syn_timeout(struct config *cfg, const char *key, char *v,
+			   bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_u32(key, v, 0, MAX_TIMEOUT, &cfg->syn_timeout, err, size);
+}
+
 static int set_keep_attached(struct config *cfg, const char *key, char *v,
 			     bool check_system, char *err, size_t size)
 {
@@ -318,6 +325,7 @@ static const struct {
 	  set_max_connections },
 	{ { "idle_timeout", "300" }, set_idle_timeout },
 	{ { "closed_timeout", "30" }, set_closed_timeout },
+	{ { "syn_timeout", "30" }, set_syn_timeout },
 	{ { "keep_attached", "yes" }, set_keep_attached },
 	{ { "log_closed", "yes" }, set_log_closed },
 	{ { "socket", TCPLOG_DEFAULT_SOCKET }, set_socket },

@@ -37,6 +37,7 @@ struct config {
 	uint32_t max_connections;
 	uint32_t idle_timeout; /* seconds, 0 = never */
 	uint32_t closed_timeout; /* seconds */
+	uint32_t syn_timeout; /* seconds, for embryonic entries */
 	bool keep_attached;
 	bool log_closed;
 	char socket_path[108]; /* sizeof(sun_path) */

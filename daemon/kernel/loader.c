@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -76,9 +77,11 @@ int loader_load(struct loader *l, const struct config *cfg,
 		struct bpf_map *map;
 		const char *name;
 		int adopted;
-	} maps[3];
+	} maps[4];
+	const int n_maps = 4;
 	char path[400];
 	int i, err;
+	void *syn;
 
 	memset(l, 0, sizeof(*l));
 	l->skel = tcplogger__open();
@@ -91,6 +94,8 @@ int loader_load(struct loader *l, const struct config *cfg,
 				       cfg->max_connections);
 	if (err)
 		goto fail;
+	l->skel->rodata->embryonic_max =
+		(__s64)cfg->max_connections * TCPLOG_EMBRYONIC_SHARE_PCT / 100;
 
 	maps[0].map = l->skel->maps.tcplog_conns;
 	maps[0].name = "conns";
@@ -98,7 +103,9 @@ int loader_load(struct loader *l, const struct config *cfg,
 	maps[1].name = "percpu";
 	maps[2].map = l->skel->maps.tcplog_totals;
 	maps[2].name = "totals";
-	for (i = 0; i < 3; i++) {
+	maps[3].map = l->skel->maps.tcplog_syn;
+	maps[3].name = "syn";
+	for (i = 0; i < n_maps; i++) {
 		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
 		maps[i].adopted = adopt_map(maps[i].map, path);
 		if (maps[i].adopted < 0) {
@@ -116,7 +123,7 @@ int loader_load(struct loader *l, const struct config *cfg,
 					"");
 		goto fail;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < n_maps; i++) {
 		if (maps[i].adopted)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
@@ -126,7 +133,19 @@ int loader_load(struct loader *l, const struct config *cfg,
 			goto fail;
 		}
 	}
+	syn = mmap(NULL, sizeof(struct tcplog_syn), PROT_READ | PROT_WRITE,
+		   MAP_SHARED, bpf_map__fd(l->skel->maps.tcplog_syn), 0);
+	if (syn == MAP_FAILED) {
+		err = -errno;
+		log_err("Cannot map the SYN state: %s", strerror(errno));
+		goto fail;
+	}
+	l->syn = syn;
 	l->adopted = maps[0].adopted > 0;
+	/* A new connection map holds no embryonic entry, whatever an
+	 * adopted SYN state says. */
+	if (!l->adopted)
+		l->syn->embryonic = 0;
 	if (l->adopted)
 		log_info("Adopted the pinned maps in %s: counters continue",
 			 p->dir);
@@ -142,6 +161,9 @@ fail:
 
 void loader_close(struct loader *l)
 {
+	if (l->syn)
+		munmap(l->syn, sizeof(*l->syn));
+	l->syn = NULL;
 	tcplogger__destroy(l->skel);
 	l->skel = NULL;
 }

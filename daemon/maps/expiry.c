@@ -25,7 +25,7 @@ void expiry_init(struct expiry *e, struct maps *maps, struct tcplog_clock *wall)
 	e->now_ns = tcplog_now_ns;
 	e->closed_timeout = 30;
 	e->idle_timeout = 300;
-	e->entries_left = -1;
+	e->syn_timeout = 30;
 	e->max_batch = EXPIRY_MAX_BATCH;
 }
 
@@ -33,6 +33,7 @@ void expiry_configure(struct expiry *e, const struct config *cfg)
 {
 	e->idle_timeout = cfg->idle_timeout;
 	e->closed_timeout = cfg->closed_timeout;
+	e->syn_timeout = cfg->syn_timeout;
 	e->log_closed = cfg->log_closed;
 }
 
@@ -40,6 +41,8 @@ uint64_t expiry_period_ms(const struct expiry *e)
 {
 	uint64_t shortest = e->closed_timeout;
 
+	if (e->syn_timeout < shortest)
+		shortest = e->syn_timeout;
 	if (e->idle_timeout && e->idle_timeout < shortest)
 		shortest = e->idle_timeout;
 	/*
@@ -55,6 +58,8 @@ int expiry_due(const struct expiry *e, const struct conn_rec *r, uint64_t now)
 {
 	uint64_t idle = now > r->c.last_seen_ns ? now - r->c.last_seen_ns : 0;
 
+	if (r->c.embryonic && idle >= e->syn_timeout * NSEC_PER_SEC)
+		return TCPLOG_REASON_IDLE;
 	if (tcplog_conn_is_closed(r->c.tcp_flags) &&
 	    idle >= e->closed_timeout * NSEC_PER_SEC)
 		return r->c.tcp_flags & TCPLOG_TCP_RST ? TCPLOG_REASON_RST :
@@ -97,6 +102,13 @@ static int expire_one(struct expiry *e, const struct tcplog_conn_key *key,
 	ret = maps_take(e->maps, key, reason, &r);
 	if (ret <= 0)
 		return ret;
+	e->taken_embryonic += r.c.embryonic;
+	if (reason == TCPLOG_REASON_PRESSURE) {
+		e->syn_pressed += r.c.embryonic;
+		e->counts.syn_evicted += r.c.embryonic;
+		e->counts.evicted += !r.c.embryonic;
+	}
+	e->taken_closed += tcplog_conn_is_closed(r.c.tcp_flags);
 	/*
 	 * The entry is gone from the map: its counts are in the totals in
 	 * memory only until saved. Saved at once, so that a kill in the
@@ -109,29 +121,35 @@ static int expire_one(struct expiry *e, const struct tcplog_conn_key *key,
 	return ret;
 }
 
-struct aged {
-	uint64_t last_seen;
+/*
+ * The order in which pressure takes entries: embryonic ones first, then
+ * closed ones, then the rest, the longest idle first within each (boot
+ * time stays below 2^62 ns, 146 years).
+ */
+static uint64_t pressure_rank(const struct conn_rec *r)
+{
+	uint64_t cls = r->c.embryonic			     ? 0 :
+		       tcplog_conn_is_closed(r->c.tcp_flags) ? 1 :
+							       2;
+
+	return cls << 62 | (r->c.last_seen_ns & ((1ull << 62) - 1));
+}
+
+struct expiry_ranked {
+	uint64_t rank;
 	struct tcplog_conn_key key;
 };
 
-static int cmp_aged(const void *a, const void *b)
-{
-	uint64_t x = ((const struct aged *)a)->last_seen,
-		 y = ((const struct aged *)b)->last_seen;
-
-	return (x > y) - (x < y);
-}
-
-/* Max-heap on last_seen: the root is the newest of the oldest kept. */
-static void aged_down(struct aged *h, size_t n, size_t i)
+/* Max-heap on rank: the root is the last of the first ones kept. */
+static void ranked_down(struct expiry_ranked *h, size_t n, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		struct aged t;
+		struct expiry_ranked t;
 
-		if (l < n && h[l].last_seen > h[m].last_seen)
+		if (l < n && h[l].rank > h[m].rank)
 			m = l;
-		if (r < n && h[r].last_seen > h[m].last_seen)
+		if (r < n && h[r].rank > h[m].rank)
 			m = r;
 		if (m == i)
 			return;
@@ -142,10 +160,10 @@ static void aged_down(struct aged *h, size_t n, size_t i)
 	}
 }
 
-static void aged_up(struct aged *h, size_t i)
+static void ranked_up(struct expiry_ranked *h, size_t i)
 {
-	while (i > 0 && h[(i - 1) / 2].last_seen < h[i].last_seen) {
-		struct aged t = h[i];
+	while (i > 0 && h[(i - 1) / 2].rank < h[i].rank) {
+		struct expiry_ranked t = h[i];
 
 		h[i] = h[(i - 1) / 2];
 		h[(i - 1) / 2] = t;
@@ -154,141 +172,313 @@ static void aged_up(struct aged *h, size_t i)
 }
 
 /*
- * Above the high mark: the longest-idle entries go, down to the low one,
- * at most max_batch of them per scan (memory: max_batch * 56 bytes, not
- * the map's size); the next scan goes on if more must go.
+ * How many must go for one mark: above @high % of @cap once, down to @low
+ * %; *pressing keeps the state between scans (hysteresis).
  */
-static void pressure(struct expiry *e, uint64_t entries, uint64_t now,
-		     struct ifname_cache *names)
+static uint64_t over_mark(uint64_t n, uint64_t cap, unsigned int high,
+			  unsigned int low, bool *pressing)
 {
-	uint64_t cap = e->maps->capacity, want, i;
-	struct aged *heap, one;
-	struct maps_walk w;
-	struct conn_rec r;
-	size_t n = 0;
-	int done = 0;
-
-	/* Starts above the high mark, goes on (in batches) to the low one. */
-	if (!e->pressing && entries * 100 <= cap * EXPIRY_PRESSURE_HIGH_PCT)
-		return;
-	if (entries <= cap * EXPIRY_PRESSURE_LOW_PCT / 100) {
-		e->pressing = false;
-		return;
+	if (!*pressing && n * 100 <= cap * high)
+		return 0;
+	if (n <= cap * low / 100) {
+		*pressing = false;
+		return 0;
 	}
-	e->pressing = true;
-	want = entries - cap * EXPIRY_PRESSURE_LOW_PCT / 100;
-	if (want > e->max_batch)
-		want = e->max_batch;
-	heap = calloc(want, sizeof(*heap));
-	if (!heap || maps_walk_begin(e->maps, &w)) {
+	*pressing = true;
+	return n - cap * low / 100;
+}
+
+static uint64_t mono_ns(const struct expiry *e)
+{
+	return e->now_ns(CLOCK_MONOTONIC);
+}
+
+/* The slice's work is done; checked every few entries, as clocks cost. */
+static bool slice_over(const struct expiry *e)
+{
+	return mono_ns(e) >= e->slice_end_ns;
+}
+
+static void start_scan(struct expiry *e)
+{
+	e->taken_before = e->maps->totals.entries;
+	e->taken_embryonic = 0;
+	e->taken_closed = 0;
+	e->more_due = false;
+	e->now = e->now_ns(CLOCK_BOOTTIME);
+	tcplog_clock_refresh(e->wall);
+	e->scan_ms = mono_ns(e) / 1000000;
+	e->walk_ns = 0;
+	memset(&e->seen, 0, sizeof(e->seen));
+	memset(&e->names, 0, sizeof(e->names));
+	e->n_due = 0;
+	e->pos = 0;
+	e->phase = EXPIRY_WALK;
+	if (maps_walk_begin(e->maps, &e->walk))
+		e->phase = EXPIRY_REMOVE; /* nothing found; finish */
+}
+
+/* Keeps the key of a due entry, up to max_batch; false: out of memory. */
+static bool keep_due(struct expiry *e, const struct tcplog_conn_key *key)
+{
+	struct tcplog_conn_key *p;
+
+	/* The rest waits for the next scan: memory stays bounded. */
+	if (e->n_due == e->max_batch) {
+		e->more_due = true;
+		return true;
+	}
+	if (e->n_due == e->due_cap) {
+		size_t cap = e->due_cap ? e->due_cap * 2 : 256;
+
+		p = realloc(e->due, cap * sizeof(*p));
+		if (!p)
+			return false;
+		e->due = p;
+		e->due_cap = cap;
+	}
+	e->due[e->n_due++] = *key;
+	return true;
+}
+
+/*
+ * Walks on for one slice, giving every entry to @visit (false: stop the
+ * walk there). True when the walk is done.
+ */
+static bool walk_on(struct expiry *e,
+		    bool (*visit)(struct expiry *e, const struct conn_rec *r))
+{
+	uint64_t start = mono_ns(e);
+	unsigned int n = 0;
+	struct conn_rec r;
+	bool done = false;
+
+	for (;;) {
+		if (!maps_walk_next(&e->walk, &r) || !visit(e, &r)) {
+			done = true;
+			break;
+		}
+		if (++n % 256 == 0 && slice_over(e))
+			break;
+	}
+	e->walk_ns += mono_ns(e) - start;
+	if (done)
+		maps_walk_end(&e->walk);
+	return done;
+}
+
+/*
+ * The first walk (scan first, delete after: deleting while walking a hash
+ * map can make the walk skip or repeat entries) counts, and keeps the keys
+ * of what is due.
+ */
+static bool count_and_find_due(struct expiry *e, const struct conn_rec *r)
+{
+	e->seen.entries++;
+	e->seen.closed += tcplog_conn_is_closed(r->c.tcp_flags);
+	e->seen.embryonic += r->c.embryonic;
+	if (expiry_due(e, r, e->now) >= 0 && !keep_due(e, &r->key)) {
+		e->more_due = true; /* out of memory: the rest waits */
+		return false;
+	}
+	return true;
+}
+
+/* Removes kept keys from e->pos on; true when all are done. */
+static bool remove_slice(struct expiry *e, int reason)
+{
+	const struct tcplog_conn_key *key;
+	unsigned int n = 0;
+
+	while (e->pos < (reason < 0 ? e->n_due : e->n_heap)) {
+		key = reason < 0 ? &e->due[e->pos] : &e->heap[e->pos].key;
+		e->pos++;
+		expire_one(e, key, reason, e->now, &e->names);
+		if (++n % 16 == 0 && slice_over(e))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * After the timeouts: is the map above its high mark, or are embryonic
+ * entries above theirs? Then the entries to take are found in rank order
+ * (at most max_batch per scan: memory is max_batch * 56 bytes, not the
+ * map's size); the next scan goes on if more must go. For the embryonic
+ * share alone only embryonic entries are candidates. False: none.
+ */
+static bool pressure_start(struct expiry *e)
+{
+	uint64_t cap = e->maps->capacity, want_map, want_syn;
+	uint64_t syn_cap = cap * TCPLOG_EMBRYONIC_SHARE_PCT / 100;
+	uint64_t entries =
+		e->seen.entries - (e->maps->totals.entries - e->taken_before);
+	uint64_t embryonic = e->seen.embryonic - e->taken_embryonic;
+	bool was_syn_pressing = e->syn_pressing;
+
+	want_map = over_mark(entries, cap, EXPIRY_PRESSURE_HIGH_PCT,
+			     EXPIRY_PRESSURE_LOW_PCT, &e->pressing);
+	want_syn = over_mark(embryonic, syn_cap, EXPIRY_SYN_HIGH_PCT,
+			     EXPIRY_SYN_LOW_PCT, &e->syn_pressing);
+	if (was_syn_pressing && !e->syn_pressing) {
+		log_notice("Embryonic entries back to %llu of their share of "
+			   "%llu: %llu removed early since they filled it",
+			   (unsigned long long)embryonic,
+			   (unsigned long long)syn_cap,
+			   (unsigned long long)e->syn_pressed);
+		e->syn_pressed = 0;
+	} else if (!was_syn_pressing && e->syn_pressing) {
+		log_warn("Embryonic entries (every packet a SYN: a SYN flood "
+			 "or a scan?) at %llu of their share of %llu: removing "
+			 "the oldest early, down to %d%%",
+			 (unsigned long long)embryonic,
+			 (unsigned long long)syn_cap, EXPIRY_SYN_LOW_PCT);
+	}
+	if (want_map)
+		log_warn("Connection map at %llu of %llu entries (over %d%%): "
+			 "expiring up to %llu entries early, embryonic and "
+			 "closed ones first (%llu so far)",
+			 (unsigned long long)entries, (unsigned long long)cap,
+			 EXPIRY_PRESSURE_HIGH_PCT,
+			 (unsigned long long)(want_map < e->max_batch ?
+						      want_map :
+						      e->max_batch),
+			 (unsigned long long)e->maps->totals
+				 .reason[TCPLOG_REASON_PRESSURE]);
+	e->want = want_map > want_syn ? want_map : want_syn;
+	e->want_map = want_map > 0;
+	if (!e->want)
+		return false;
+	if (e->want > e->max_batch)
+		e->want = e->max_batch;
+	e->n_heap = 0;
+	e->pos = 0;
+	e->heap = calloc(e->want, sizeof(*e->heap));
+	if (!e->heap || maps_walk_begin(e->maps, &e->walk)) {
 		log_warn("Connection map at %llu of %llu entries: out of "
 			 "memory for the early expiry",
 			 (unsigned long long)entries, (unsigned long long)cap);
-		free(heap);
-		return;
+		free(e->heap);
+		e->heap = NULL;
+		return false;
 	}
-	/* The @want oldest, in one pass. */
-	while (maps_walk_next(&w, &r)) {
-		one.last_seen = r.c.last_seen_ns;
-		one.key = r.key;
-		if (n < want) {
-			heap[n] = one;
-			aged_up(heap, n++);
-		} else if (one.last_seen < heap[0].last_seen) {
-			heap[0] = one;
-			aged_down(heap, n, 0);
-		}
-	}
-	maps_walk_end(&w);
-	qsort(heap, n, sizeof(*heap), cmp_aged);
-	for (i = 0; i < n; i++)
-		done += expire_one(e, &heap[i].key, TCPLOG_REASON_PRESSURE, now,
-				   names) > 0;
-	free(heap);
-	log_warn("Connection map at %llu of %llu entries (over %d%%): "
-		 "expired the %d longest-idle entries early (%llu so far)",
-		 (unsigned long long)entries, (unsigned long long)cap,
-		 EXPIRY_PRESSURE_HIGH_PCT, done,
-		 (unsigned long long)
-			 e->maps->totals.reason[TCPLOG_REASON_PRESSURE]);
+	return true;
 }
 
-/* The keys of the entries due at @now; *entries gets the map's size. */
-static struct tcplog_conn_key *find_due(struct expiry *e, uint64_t now,
-					size_t *n_due, uint64_t *entries)
+/* The pressure walk keeps the @want first in rank, in one pass. */
+static bool keep_first_ranked(struct expiry *e, const struct conn_rec *r)
 {
-	struct tcplog_conn_key *due = NULL, *p;
-	size_t cap = 0;
-	struct maps_walk w;
-	struct conn_rec r;
+	struct expiry_ranked one;
 
-	*n_due = 0;
-	*entries = 0;
-	if (maps_walk_begin(e->maps, &w))
-		return NULL;
-	while (maps_walk_next(&w, &r)) {
-		(*entries)++;
-		if (expiry_due(e, &r, now) < 0)
-			continue;
-		/* The rest waits for the next scan: memory stays bounded. */
-		if (*n_due == e->max_batch) {
-			e->more_due = true;
-			continue;
-		}
-		if (*n_due == cap) {
-			cap = cap ? cap * 2 : 256;
-			p = realloc(due, cap * sizeof(*due));
-			if (!p)
-				break; /* the rest waits for the next scan */
-			due = p;
-		}
-		due[(*n_due)++] = r.key;
+	if (!e->want_map && !r->c.embryonic)
+		return true;
+	one.rank = pressure_rank(r);
+	one.key = r->key;
+	if (e->n_heap < e->want) {
+		e->heap[e->n_heap] = one;
+		ranked_up(e->heap, e->n_heap++);
+	} else if (one.rank < e->heap[0].rank) {
+		e->heap[0] = one;
+		ranked_down(e->heap, e->n_heap, 0);
 	}
-	maps_walk_end(&w);
-	return due;
+	return true;
 }
 
-uint64_t expiry_scan(struct expiry *e)
+/* The scan is done: counts, saves, and the time to the next one. */
+static uint64_t finish_scan(struct expiry *e)
 {
-	struct ifname_cache names = { 0 };
-	struct tcplog_conn_key *due;
-	uint64_t entries, now, removed = 0, start, spacing_ms, period;
-	uint64_t taken_before;
-	size_t n_due, i;
+	uint64_t removed = e->maps->totals.entries - e->taken_before;
+	uint64_t spacing_ms, period, walk_ms = e->walk_ns / 1000000;
 
-	taken_before = e->maps->totals.entries;
-	e->more_due = false;
-	now = e->now_ns(CLOCK_BOOTTIME);
-	tcplog_clock_refresh(e->wall);
-	start = e->now_ns(CLOCK_MONOTONIC);
-	e->scan_ms = start / 1000000;
-	/* Scan first, delete after: deleting while walking a hash map can
-	 * make the walk skip or repeat entries. */
-	due = find_due(e, now, &n_due, &entries);
-	spacing_ms =
-		(e->now_ns(CLOCK_MONOTONIC) - start) * SCAN_SPACING / 1000000;
-	for (i = 0; i < n_due; i++)
-		removed += expire_one(e, &due[i], -1, now, &names) > 0;
-	free(due);
-	e->entries_left = (long)(entries - removed);
-	pressure(e, entries - removed, now, &names);
+	e->counts.entries = e->seen.entries - removed;
+	e->counts.walked = e->seen.entries;
+	e->counts.closed = e->seen.closed - e->taken_closed;
+	e->counts.embryonic = e->seen.embryonic - e->taken_embryonic;
+	e->counts.at_ms = e->scan_ms ? e->scan_ms : 1;
 	/* A save that failed during the scan: once more. */
-	if (e->save_err && e->maps->totals.entries != taken_before)
+	if (e->save_err && removed)
 		save_totals(e);
 	if (e->log_closed)
 		connlog_tick(&e->log, e->scan_ms);
 	if (removed)
 		log_debug("Expired %llu connections",
 			  (unsigned long long)removed);
+	expiry_free(e);
+	e->phase = EXPIRY_IDLE;
 	period = expiry_period_ms(e);
 	/* A batch left work behind: go on soon, removing is what costs. */
-	if (e->more_due || e->pressing)
-		return EXPIRY_NEXT_BATCH_MS;
+	if (e->more_due || e->pressing || e->syn_pressing)
+		return walk_ms * EXPIRY_NEXT_BATCH_WALKS >
+				       EXPIRY_NEXT_BATCH_MS ?
+			       walk_ms * EXPIRY_NEXT_BATCH_WALKS :
+			       EXPIRY_NEXT_BATCH_MS;
+	spacing_ms = e->walk_ns * SCAN_SPACING / 1000000;
 	if (spacing_ms <= period)
 		return period;
 	log_debug("Scanning %llu entries took %llu ms: next scan in %llu ms",
-		  (unsigned long long)entries,
-		  (unsigned long long)(spacing_ms / SCAN_SPACING),
-		  (unsigned long long)spacing_ms);
+		  (unsigned long long)e->seen.entries,
+		  (unsigned long long)walk_ms, (unsigned long long)spacing_ms);
 	return spacing_ms;
+}
+
+bool expiry_step(struct expiry *e, uint64_t *next_ms)
+{
+	if (e->phase == EXPIRY_IDLE)
+		start_scan(e);
+	e->slice_end_ns = mono_ns(e) + EXPIRY_SLICE_MS * 1000000ull;
+	for (;;) {
+		switch (e->phase) {
+		case EXPIRY_WALK:
+			if (!walk_on(e, count_and_find_due))
+				return true;
+			e->phase = EXPIRY_REMOVE;
+			e->pos = 0;
+			break;
+		case EXPIRY_REMOVE:
+			if (!remove_slice(e, -1))
+				return true;
+			e->phase = pressure_start(e) ? EXPIRY_PRESSURE_WALK :
+						       EXPIRY_IDLE;
+			break;
+		case EXPIRY_PRESSURE_WALK:
+			if (!walk_on(e, keep_first_ranked))
+				return true;
+			e->phase = EXPIRY_PRESSURE_REMOVE;
+			e->pos = 0;
+			break;
+		case EXPIRY_PRESSURE_REMOVE:
+			if (!remove_slice(e, TCPLOG_REASON_PRESSURE))
+				return true;
+			e->phase = EXPIRY_IDLE;
+			break;
+		case EXPIRY_IDLE:
+			*next_ms = finish_scan(e);
+			return false;
+		}
+		if (e->phase != EXPIRY_IDLE && slice_over(e))
+			return true;
+	}
+}
+
+uint64_t expiry_scan(struct expiry *e)
+{
+	uint64_t next_ms = 0;
+
+	while (expiry_step(e, &next_ms))
+		;
+	return next_ms;
+}
+
+void expiry_free(struct expiry *e)
+{
+	if (e->phase == EXPIRY_WALK || e->phase == EXPIRY_PRESSURE_WALK)
+		maps_walk_end(&e->walk);
+	free(e->due);
+	e->due = NULL;
+	e->due_cap = 0;
+	e->n_due = 0;
+	free(e->heap);
+	e->heap = NULL;
+	e->n_heap = 0;
+	e->phase = EXPIRY_IDLE;
 }

@@ -142,6 +142,26 @@ bool maps_walk_next(struct maps_walk *w, struct conn_rec *out)
 	return true;
 }
 
+int maps_probe(const struct maps *m)
+{
+	struct tcplog_conn_key key = { 0 };
+	struct tcplog_conn_val val;
+
+	if (bpf_map_lookup_elem(m->conns_fd, &key, &val) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int64_t maps_embryonic(const struct maps *m)
+{
+	int64_t n;
+
+	if (!m->syn)
+		return 0;
+	n = __atomic_load_n(&m->syn->embryonic, __ATOMIC_RELAXED);
+	return n < 0 ? 0 : n;
+}
+
 int maps_count(const struct maps *m, uint64_t *entries, uint64_t *closed)
 {
 	struct maps_walk w;
@@ -217,6 +237,9 @@ int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
 	out->key = *key;
 	tcplog_conn_derive(&val, &out->c);
 	maps_fold(m, out, reason);
+	/* The same atomic the datapath uses on the shared page. */
+	if (out->c.embryonic && m->syn)
+		__atomic_fetch_sub(&m->syn->embryonic, 1, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -310,6 +333,8 @@ long maps_clear(const struct maps *m)
 		return -errno;
 	if (have_prev && !bpf_map_delete_elem(m->conns_fd, &prev))
 		deleted++;
+	if (m->syn)
+		__atomic_store_n(&m->syn->embryonic, 0, __ATOMIC_RELAXED);
 	return deleted;
 }
 

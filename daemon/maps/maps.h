@@ -30,6 +30,8 @@ struct maps {
 	int percpu_fd; /* per-CPU statistics and clock cache; -1: none */
 	int totals_fd; /* what expiry removed; -1: none */
 	uint32_t capacity; /* max_entries of conns */
+	/* The mapped SYN state (struct tcplog_syn); NULL: none. */
+	struct tcplog_syn *syn;
 	/* The totals: kept here, saved to totals_fd by maps_totals_save(). */
 	struct tcplog_totals totals;
 };
@@ -57,6 +59,15 @@ int maps_walk_begin(const struct maps *m, struct maps_walk *w);
 /* The next entry; false at the end (w->err says if it ended early). */
 bool maps_walk_next(struct maps_walk *w, struct conn_rec *out);
 void maps_walk_end(struct maps_walk *w);
+
+/*
+ * The embryonic entries in the map as the datapath and the removals keep
+ * them (struct tcplog_syn), without a walk; 0 without the SYN state.
+ */
+int64_t maps_embryonic(const struct maps *m);
+
+/* Whether the connection map answers a lookup (one key, no walk). */
+int maps_probe(const struct maps *m);
 
 /* Entries in the map, and of them those closed (@closed may be NULL). */
 int maps_count(const struct maps *m, uint64_t *entries, uint64_t *closed);
@@ -100,8 +111,9 @@ int maps_totals_load(struct maps *m);
 int maps_totals_save(const struct maps *m);
 
 /*
- * Deletes every entry of the connection map; returns how many, or a
- * negative errno. Entries the datapath adds meanwhile may survive.
+ * Deletes every entry of the connection map and zeroes the embryonic
+ * count; returns how many, or a negative errno. Entries the datapath adds
+ * meanwhile may survive.
  */
 long maps_clear(const struct maps *m);
 

@@ -15,6 +15,7 @@
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <linux/if_ether.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -1359,6 +1360,140 @@ static void case_map_full(void)
 	tcplogger__destroy(small.skel);
 }
 
+/* ---- embryonic entries (spoofed SYNs) ------------------------------- */
+
+static struct pkt syn_pkt(uint16_t sport, uint8_t flags)
+{
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth(&p, ETH_P_IP);
+	pkt_ipv4(&p, V4_A, V4_B, IPPROTO_TCP, 5, 0);
+	pkt_tcp(&p, sport, PORT_B, flags, 5);
+	pkt_finish(&p);
+	return p;
+}
+
+static __u64 raw_flags(uint16_t sport)
+{
+	struct tcplog_conn_key key;
+	struct tcplog_conn_val val = { 0 };
+
+	make_key(&key, 4, V4_A, V4_B, sport, PORT_B, TCPLOG_DIR_INGRESS);
+	if (bpf_map_lookup_elem(conns_fd(), &key, &val))
+		return ~0ull; /* no entry */
+	return val.tcp_flags;
+}
+
+/*
+ * A SYN makes an embryonic entry, within the share (embryonic_max); the
+ * first packet without SYN completes it, once. Beyond the share a SYN is
+ * refused and counted, while a first packet without SYN still finds room:
+ * a flood cannot keep real connections out. The daemon's removals come
+ * off the same shared count.
+ */
+static void case_embryonic(void)
+{
+	struct loaded small = { .mode = cur->mode };
+	struct loaded *saved = cur;
+	struct tcplog_dp_stats st;
+	struct tcplog_syn *syn;
+	struct tcplog_conn_key key;
+	struct conn_rec r;
+	struct maps m;
+	struct pkt p;
+	int i, err;
+
+	small.skel = tcplogger__open();
+	if (!small.skel) {
+		TL_CHECK(false, "open: %s", strerror(errno));
+		return;
+	}
+	small.skel->rodata->force_copy_parse = cur == &progs[1];
+	small.skel->rodata->embryonic_max = 3;
+	bpf_map__set_max_entries(small.skel->maps.tcplog_conns, 8);
+	err = tcplogger__load(small.skel);
+	TL_CHECK(err == 0, "load: %s", strerror(-err));
+	if (err) {
+		tcplogger__destroy(small.skel);
+		return;
+	}
+	syn = mmap(NULL, sizeof(*syn), PROT_READ | PROT_WRITE, MAP_SHARED,
+		   bpf_map__fd(small.skel->maps.tcplog_syn), 0);
+	TL_CHECK(syn != MAP_FAILED, "mmap: %s", strerror(errno));
+	if (syn == MAP_FAILED) {
+		tcplogger__destroy(small.skel);
+		return;
+	}
+	cur = &small;
+	/* Three SYNs: three embryonic entries, the share full. */
+	for (i = 0; i < 3; i++) {
+		p = syn_pkt((uint16_t)(PORT_A + i), TCPLOG_TCP_SYN);
+		run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+		TL_EQ_U64(raw_flags((uint16_t)(PORT_A + i)),
+			  TCPLOG_TCP_SYN | TCPLOG_CONN_EMBRYONIC);
+	}
+	TL_EQ_U64(syn->embryonic, 3);
+	/* A fourth SYN, and a SYN-ACK, are refused and counted. */
+	p = syn_pkt(PORT_A + 3, TCPLOG_TCP_SYN);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	p = syn_pkt(PORT_A + 4, TCPLOG_TCP_SYN | TCPLOG_TCP_ACK);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	TL_EQ_U64(raw_flags(PORT_A + 3), ~0ull);
+	TL_EQ_U64(raw_flags(PORT_A + 4), ~0ull);
+	read_stats(&st);
+	TL_EQ_U64(st.count[TCPLOG_STAT_COUNTED], 3);
+	TL_EQ_U64(st.count[TCPLOG_STAT_INSERT_FULL], 2);
+	/* A first packet without SYN finds room all the same. */
+	p = syn_pkt(PORT_A + 5, TCPLOG_TCP_ACK);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	TL_EQ_U64(raw_flags(PORT_A + 5), TCPLOG_TCP_ACK);
+	/* A retransmitted SYN keeps it embryonic; the ACK completes it,
+	 * once: a second ACK takes nothing more off the count. */
+	p = syn_pkt(PORT_A, TCPLOG_TCP_SYN);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	TL_EQ_U64(syn->embryonic, 3);
+	p = syn_pkt(PORT_A, TCPLOG_TCP_ACK);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 2);
+	TL_EQ_U64(raw_flags(PORT_A), TCPLOG_TCP_SYN | TCPLOG_TCP_ACK);
+	TL_EQ_U64(syn->embryonic, 2);
+	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
+	{
+		struct want w = { .packets = 4,
+				  .segments = 4,
+				  .bytes = 4 * (__u64)p.len,
+				  .ip_bytes = 4 * (__u64)(p.len - 14),
+				  .flags = TCPLOG_TCP_SYN | TCPLOG_TCP_ACK };
+
+		check_entry(&key, &w, 0, UINT64_MAX);
+	}
+	/* Room in the share again: the refused SYN now gets in. */
+	p = syn_pkt(PORT_A + 3, TCPLOG_TCP_SYN);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	TL_EQ_U64(raw_flags(PORT_A + 3),
+		  TCPLOG_TCP_SYN | TCPLOG_CONN_EMBRYONIC);
+	TL_EQ_U64(syn->embryonic, 3);
+	/* The daemon takes an embryonic entry: off the shared count; a
+	 * completed one: not. */
+	maps_init(&m, conns_fd(), -1, -1, 8);
+	m.syn = syn;
+	make_key(&key, 4, V4_A, V4_B, PORT_A + 1, PORT_B, TCPLOG_DIR_INGRESS);
+	TL_EQ_INT(maps_take(&m, &key, TCPLOG_REASON_IDLE, &r), 1);
+	TL_CHECK(r.c.embryonic, "taken as embryonic");
+	TL_EQ_U64(r.c.tcp_flags, TCPLOG_TCP_SYN);
+	TL_EQ_U64(syn->embryonic, 2);
+	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
+	TL_EQ_INT(maps_take(&m, &key, TCPLOG_REASON_IDLE, &r), 1);
+	TL_EQ_U64(syn->embryonic, 2);
+	TL_EQ_U64(maps_embryonic(&m), 2);
+	/* Clearing the map zeroes it. */
+	TL_CHECK(maps_clear(&m) == 3, "cleared 3");
+	TL_EQ_U64(syn->embryonic, 0);
+	cur = saved;
+	munmap(syn, sizeof(*syn));
+	tcplogger__destroy(small.skel);
+}
+
 struct multi_case {
 	const char *name;
 	void (*fn)(void);
@@ -1383,6 +1518,8 @@ static const struct multi_case multi_cases[] = {
 	{ "two CPUs on one connection: totals exact", case_parallel },
 	{ "two CPUs inserting the same new connections", case_parallel_insert },
 	{ "full map: failed inserts counted, others exact", case_map_full },
+	{ "embryonic entries within their share; completed once",
+	  case_embryonic },
 	{ "bytes carry past 4 GiB in the packed counter",
 	  case_counter_bytes_carry },
 	{ "packed counter wraps after 2^32 packets", case_counter_word_wrap },

@@ -198,6 +198,21 @@ wait_for() {
 	return 1
 }
 
+# wait_counted: waits (at most 15 s) for an expiry scan that began after
+# the call: stats and health report what the last scan counted, never a
+# walk of their own (counts_age_ms says how old that is).
+wait_counted() {
+	local t0 now age i
+	t0=$(date +%s%3N)
+	for ((i = 0; i < 300; i++)); do
+		sleep 0.05
+		age=$(ctl --json stats | jq -r '.stats.counts_age_ms // empty')
+		now=$(date +%s%3N)
+		[ -n "$age" ] && [ $((age + 20)) -lt $((now - t0)) ] && return 0
+	done
+	return 1
+}
+
 log_has() { grep -q -- "$1" "$DLOG"; }
 log_count_ge() { [ "$(grep -c -- "$2" "$DLOG")" -ge "$1" ]; }
 

@@ -136,19 +136,23 @@ EOF2
 
 # health: 0 ok, 1 warning (map nearly full), 2 critical, 3 unknown.
 test_health_codes() {
-	write_conf "max_connections=10"
+	# closed_timeout 10: a scan (which counts for health) every second.
+	write_conf "max_connections=10" "closed_timeout=10"
 	start_daemon || return
+	wait_counted || fail "no expiry scan counted the map"
 	expect_exit 0 ctl health
 	grep -q '^TCPLOGGER OK - ' "$WORK/out" || fail "summary: $(cat "$WORK/out")"
 	local p
 	for p in $(seq 6021 6029); do
 		flow $ADDR4_B "$p" 100
 	done
+	wait_counted || fail "no expiry scan counted the map"
 	expect_exit 1 ctl health # 9 of 10 entries: 90 %
 	grep -q '^TCPLOGGER WARNING - .*map_usage warning (9 of 10' "$WORK/out" ||
 		fail "summary: $(cat "$WORK/out")"
 	flow $ADDR4_B 6030 100
 	flow $ADDR4_B 6031 100 # the map is full: refused and counted
+	wait_counted || fail "no expiry scan counted the map"
 	expect_exit 2 ctl health
 	grep -q 'map_usage critical (10 of 10' "$WORK/out" || fail "summary: $(cat "$WORK/out")"
 	grep -q 'insert_failures warning' "$WORK/out" || fail "no insert failures: $(cat "$WORK/out")"

@@ -99,7 +99,7 @@ static void test_errors(void)
 	bad("max_connections = 10\nbogus = 1\n", 2,
 	    "unknown key 'bogus' (the keys: interfaces, directions, "
 	    "attach_mode, max_connections, idle_timeout, closed_timeout, "
-	    "keep_attached, log_closed, socket, socket_group, pin_path)");
+	    "syn_timeout, keep_attached, log_closed, socket, socket_group, pin_path)");
 	bad("\n\nmax_connections = abc\n", 3,
 	    "max_connections: expected a whole number, got 'abc'");
 	bad("max_connections = 0\n", 1,

@@ -70,6 +70,9 @@ static struct tcplog_conn_key key_of(int i, uint16_t dport)
 	return k;
 }
 
+/* What an expiry scan counted, for the API and health. */
+static const struct expiry_counts no_counts = { .at_ms = 1 };
+
 /* An entry with @packets packets of @bytes bytes in all (14-byte L2). */
 static void put(const struct tcplog_conn_key *k, uint64_t bytes,
 		uint64_t packets, uint64_t flags, uint64_t first, uint64_t last)
@@ -244,7 +247,10 @@ static void test_api_reset(void)
 	struct att_set hooks = { .n = 0 };
 	struct tcplog_clock clock = { 0 };
 	struct maps broken;
-	struct api api = { .maps = &m, .wall = &clock, .hooks = &hooks };
+	struct api api = { .maps = &m,
+			   .wall = &clock,
+			   .hooks = &hooks,
+			   .counts = &no_counts };
 	struct jw w;
 
 	jw_init(&w);
@@ -282,9 +288,19 @@ static enum health_status inserts_status(struct health *h, uint64_t now_ms,
 					 char *detail, size_t size)
 {
 	struct att_set hooks = { .n = 0 };
+	struct expiry_counts counts = { .entries = 2,
+					.walked = 3,
+					.at_ms = 500 };
 	struct health_report r;
 
-	health_check(h, &hooks, &m, now_ms, &r);
+	health_check(h, &hooks, &m, &counts, now_ms, &r);
+	TL_EQ_STR(r.checks[1].name, "map_readable");
+	TL_EQ_INT(r.checks[1].status, HEALTH_OK);
+	TL_EQ_STR(r.checks[2].name, "map_usage");
+	TL_CHECK(strstr(r.checks[2].detail, "3 of 16 entries") &&
+			 strstr(r.checks[2].detail,
+				" s ago, 2 after its expiry)"),
+		 "map_usage: %s", r.checks[2].detail);
 	TL_EQ_STR(r.checks[3].name, "insert_failures");
 	snprintf(detail, size, "%s", r.checks[3].detail);
 	return r.checks[3].status;
@@ -302,26 +318,33 @@ static void test_health_window(void)
 	uint64_t t;
 
 	set_failed(5, 0);
-	health_restart(&h, &m, 1000); /* 5 failures before: not counted */
+	health_restart(&h, &m, &no_counts,
+		       1000); /* 5 failures before: not counted */
 	TL_EQ_INT(inserts_status(&h, 2000, d, sizeof(d)), HEALTH_OK);
 	set_failed(8, 1);
 	for (t = 10000; t <= 60000; t += 10000)
-		health_sample(&h, &m, t);
+		health_sample(&h, &m, &no_counts, t);
 	/* Every check sees the 4 new failures, however many ask. */
 	TL_EQ_INT(inserts_status(&h, 61000, d, sizeof(d)), HEALTH_WARNING);
 	TL_EQ_INT(inserts_status(&h, 61000, d, sizeof(d)), HEALTH_WARNING);
-	TL_EQ_STR(d, "4 failed inserts in the last 60 s (8 map full, 1 other, "
-		     "in all)");
+	TL_EQ_STR(
+		d,
+		"4 failed inserts in the last 60 s (8 no room, 1 other, "
+		"in all); embryonic entries: 0 of their share of 8, 0 expired "
+		"early in that time");
 	/* Five minutes of samples later, without new failures: ok again. */
 	for (t = 70000; t <= 400000; t += 10000)
-		health_sample(&h, &m, t);
+		health_sample(&h, &m, &no_counts, t);
 	TL_EQ_INT(inserts_status(&h, 400000, d, sizeof(d)), HEALTH_OK);
-	TL_EQ_STR(d, "0 failed inserts in the last 300 s (8 map full, 1 other, "
-		     "in all)");
+	TL_EQ_STR(
+		d,
+		"0 failed inserts in the last 300 s (8 no room, 1 other, "
+		"in all); embryonic entries: 0 of their share of 8, 0 expired "
+		"early in that time");
 	/* A reset zeroes the totals: the count starts from there. */
 	set_failed(2, 0);
 	TL_EQ_INT(inserts_status(&h, 401000, d, sizeof(d)), HEALTH_WARNING);
-	health_restart(&h, &m, 402000);
+	health_restart(&h, &m, &no_counts, 402000);
 	TL_EQ_INT(inserts_status(&h, 403000, d, sizeof(d)), HEALTH_OK);
 }
 
@@ -436,7 +459,10 @@ static void test_sort_budget(void)
 {
 	struct att_set hooks = { .n = 0 };
 	struct tcplog_clock clock = { 0 };
-	struct api api = { .maps = &m, .wall = &clock, .hooks = &hooks };
+	struct api api = { .maps = &m,
+			   .wall = &clock,
+			   .hooks = &hooks,
+			   .counts = &no_counts };
 	const char *all = "{\"cmd\":\"dump\",\"sort\":\"bytes\"}";
 	const char *top = "{\"cmd\":\"dump\",\"sort\":\"bytes\",\"limit\":10}";
 	struct tcplog_conn_key k;
@@ -519,7 +545,18 @@ static void test_expiry_decisions(void)
 	TL_EQ_U64(expiry_period_ms(&e), 1000);
 	e.closed_timeout = 3600;
 	e.idle_timeout = 3600;
+	e.syn_timeout = 3600;
 	TL_EQ_U64(expiry_period_ms(&e), 10000);
+	e.syn_timeout = 20;
+	TL_EQ_U64(expiry_period_ms(&e), 2000);
+	/* Embryonic entries: syn_timeout, reason idle. */
+	r.c.tcp_flags = TCPLOG_TCP_SYN;
+	r.c.embryonic = true;
+	TL_EQ_INT(expiry_due(&e, &r, 1019 * SEC), -1);
+	TL_EQ_INT(expiry_due(&e, &r, 1020 * SEC), TCPLOG_REASON_IDLE);
+	/* The same flags with the handshake completed: an ordinary one. */
+	r.c.embryonic = false;
+	TL_EQ_INT(expiry_due(&e, &r, 1020 * SEC), -1);
 }
 
 static void test_expiry_scan(void)
@@ -544,7 +581,9 @@ static void test_expiry_scan(void)
 	TL_EQ_INT(maps_lookup(&m, &idle, &r), -ENOENT);
 	TL_EQ_INT(maps_lookup(&m, &rst, &r), 0);
 	TL_EQ_INT(maps_lookup(&m, &open1, &r), 0);
-	TL_EQ_U64(e.entries_left, 2);
+	TL_EQ_U64(e.counts.entries, 2);
+	TL_EQ_U64(e.counts.closed, 1);
+	TL_CHECK(e.counts.at_ms > 0, "counted");
 	TL_EQ_U64(m.totals.bytes, 600);
 	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_FIN], 1);
 	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 1);
@@ -698,21 +737,155 @@ static void test_record_limit(void)
 	TL_EQ_U64(e.log.records + e.log.suppressed, m.totals.entries);
 }
 
-/* A scan that took long spaces the next one out (at most 2 % of a CPU). */
-static uint64_t slow_now(clockid_t id)
+#define EMBRYO (TCPLOG_TCP_SYN | TCPLOG_CONN_EMBRYONIC)
+
+/*
+ * Hostile traffic: under pressure embryonic entries go first, then closed
+ * ones, and only then the longest idle, so that a SYN flood cannot push
+ * out an established (idle) connection. Every embryonic entry taken out
+ * comes off the shared count the datapath admits by.
+ */
+static void test_expiry_embryonic_first(void)
 {
-	/* Each monotonic read is 200 ms after the previous one. */
+	struct tcplog_syn syn = { 0 };
+	struct tcplog_conn_key k;
+	struct conn_rec r;
+	struct expiry e;
+	int i;
+
+	expiry_setup(&e);
+	m.syn = &syn;
+	fake_boot_ns = 30000 * SEC;
+	/* 95 of 100: 30 established idle for long (the oldest), 5 closed,
+	 * 10 embryonic (the newest), 50 recent established. */
+	for (i = 0; i < 95; i++) {
+		uint64_t flags = i < 30 ? TCPLOG_TCP_ACK :
+				 i < 35 ? TCPLOG_TCP_ACK | TCPLOG_TCP_FIN :
+				 i < 45 ? EMBRYO :
+					  TCPLOG_TCP_ACK;
+		uint64_t last = i < 30 ? 29800 : i < 45 ? 29990 : 29900;
+
+		k = key_of(i, 7070);
+		put(&k, 60, 1, flags, 29000 * SEC, (last + (uint64_t)i) * SEC);
+		syn.embryonic += (flags & TCPLOG_CONN_EMBRYONIC) != 0;
+	}
+	TL_EQ_U64(maps_embryonic(&m), 10);
+	/* Down to 80: the 10 embryonic and the 5 closed, no other. */
+	TL_EQ_U64(expiry_scan(&e), EXPIRY_NEXT_BATCH_MS);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 15);
+	for (i = 0; i < 95; i++) {
+		k = key_of(i, 7070);
+		TL_EQ_INT(maps_lookup(&m, &k, &r),
+			  i >= 30 && i < 45 ? -ENOENT : 0);
+	}
+	TL_EQ_U64(maps_embryonic(&m), 0);
+	TL_EQ_U64(e.counts.entries, 80);
+	TL_EQ_U64(e.counts.embryonic, 0);
+	TL_EQ_U64(e.counts.closed, 0);
+	m.syn = NULL;
+}
+
+/*
+ * The embryonic share (half the map): above 90 % of it the oldest
+ * embryonic entries go down to 50 % of it, and no other entry, though the
+ * map itself is far from full.
+ */
+static void test_expiry_syn_share(void)
+{
+	struct tcplog_syn syn = { 0 };
+	struct tcplog_conn_key k;
+	struct conn_rec r;
+	struct expiry e;
+	int i;
+
+	expiry_setup(&e);
+	e.syn_timeout = 3600;
+	m.syn = &syn;
+	fake_boot_ns = 40000 * SEC;
+	/* Share of 50: 46 embryonic (over 45), 4 established. */
+	for (i = 0; i < 50; i++) {
+		k = key_of(i, 6060);
+		put(&k, 60, 1, i < 46 ? EMBRYO : TCPLOG_TCP_ACK, 39000 * SEC,
+		    (i < 46 ? 39900 + (uint64_t)i : 39990) * SEC);
+		syn.embryonic += i < 46;
+	}
+	/* Pressing: the next scan soon. */
+	TL_EQ_U64(expiry_scan(&e), EXPIRY_NEXT_BATCH_MS);
+	TL_CHECK(e.syn_pressing, "pressing on the share");
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 21);
+	for (i = 0; i < 50; i++) {
+		k = key_of(i, 6060);
+		TL_EQ_INT(maps_lookup(&m, &k, &r), i < 21 ? -ENOENT : 0);
+	}
+	TL_EQ_U64(maps_embryonic(&m), 25);
+	TL_EQ_U64(e.counts.embryonic, 25);
+	/* At the low mark: done, and back to the period. */
+	TL_EQ_U64(expiry_scan(&e), 3000);
+	TL_CHECK(!e.syn_pressing, "relieved");
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_PRESSURE], 21);
+	/* With a syn_timeout they have all exceeded: gone, the rest stays. */
+	e.syn_timeout = 50;
+	expiry_scan(&e);
+	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 25);
+	TL_EQ_U64(e.counts.entries, 4);
+	TL_EQ_U64(maps_embryonic(&m), 0);
+	m.syn = NULL;
+}
+
+/* Each monotonic read is fake_mono_step after the previous one. */
+static uint64_t fake_mono_step;
+
+static uint64_t ticking_now(clockid_t id)
+{
 	if (id == CLOCK_MONOTONIC)
-		return fake_mono_ns += 200000000ull;
+		return fake_mono_ns += fake_mono_step;
 	return fake_boot_ns;
 }
 
+/*
+ * A scan runs in slices of EXPIRY_SLICE_MS, each a turn of the event loop:
+ * with a clock that moves, a scan of 3,000 entries takes several steps,
+ * and ends where a scan at once would.
+ */
+static void test_expiry_slices(void)
+{
+	struct tcplog_conn_key k;
+	uint64_t next = 0;
+	struct expiry e;
+	int i, steps = 1;
+
+	expiry_setup(&e);
+	e.now_ns = ticking_now;
+	fake_mono_step = 1000000ull;
+	fake_boot_ns = 50000 * SEC;
+	for (i = 0; i < 3000; i++) {
+		k = key_of(i, 5050);
+		put(&k, 60, 1, i % 3 ? TCPLOG_TCP_ACK : TCPLOG_TCP_FIN,
+		    49000 * SEC, (i % 2 ? 49990 : 49000) * SEC);
+	}
+	while (expiry_step(&e, &next))
+		steps++;
+	TL_CHECK(steps > 3, "%d steps", steps);
+	/* Due: the idle ones (i even: 1500); the odd ones are recent, of
+	 * them closed (10 s ago, before closed_timeout) i = 3 mod 6. */
+	TL_EQ_U64(m.totals.entries, 1500);
+	TL_EQ_U64(e.counts.entries, 1500);
+	TL_EQ_U64(e.counts.closed, 500);
+	TL_CHECK(next >= 1000, "next scan in %llu ms",
+		 (unsigned long long)next);
+}
+
+/*
+ * A scan that took long spaces the next one out (at most 2 % of a CPU):
+ * each monotonic read 200 ms after the previous one.
+ */
 static void test_expiry_spacing(void)
 {
 	struct expiry e;
 
 	expiry_setup(&e);
-	e.now_ns = slow_now;
+	e.now_ns = ticking_now;
+	fake_mono_step = 200000000ull;
 	TL_EQ_U64(expiry_scan(&e), 200 * 50);
 }
 
@@ -740,6 +913,9 @@ CASE(test_expiry_decisions, 16)
 CASE(test_expiry_scan, 64)
 CASE(test_expiry_pressure, 100)
 CASE(test_expiry_spacing, 16)
+CASE(test_expiry_embryonic_first, 100)
+CASE(test_expiry_syn_share, 100)
+CASE(test_expiry_slices, 4096)
 CASE(test_expiry_batches, 100)
 CASE(test_record_limit, 8192)
 
@@ -765,6 +941,12 @@ int main(void)
 		{ "expiry under pressure", test_expiry_pressure_fresh },
 		{ "expiry spacing after a long scan",
 		  test_expiry_spacing_fresh },
+		{ "embryonic, then closed entries go first under pressure",
+		  test_expiry_embryonic_first_fresh },
+		{ "embryonic entries kept within their share",
+		  test_expiry_syn_share_fresh },
+		{ "a scan in slices ends where one at once does",
+		  test_expiry_slices_fresh },
 		{ "expiry in batches of at most max_batch",
 		  test_expiry_batches_fresh },
 		{ "records under journald's rate limit, none lost unseen",

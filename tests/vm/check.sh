@@ -175,7 +175,10 @@ flow $HOST 7001 300000
 
 # This build over the previous release, as `apt install` does it: the
 # daemon restarts into it and upgrades map layout 1 to 2 while counting.
-check "this build's package installs over the previous release" dpkg -i $S/tcplogger_*.deb
+# The configuration was edited here and the shipped one gained keys since:
+# keep the edited one, as an unattended upgrade does.
+check "this build's package installs over the previous release" \
+	dpkg --force-confold -i $S/tcplogger_*.deb
 check "the daemon restarted into this build" sh -c \
 	"journalctl -b -u tcploggerd | grep -q 'Upgraded from map layout v1'"
 check "the old layout's pins are gone" test ! -e /sys/fs/bpf/tcplogger/v1
@@ -217,7 +220,8 @@ back $PEER 7106 400000
 # A newer package with a different program: installed over the running
 # one, the daemon restarts into it and swaps the program in place.
 id1=$(prog_id) code1=$(prog_code) pid1=$(systemctl show -p MainPID --value tcploggerd)
-check "the newer package installs over the old one" dpkg -i $S/newer/tcplogger_*.deb
+check "the newer package installs over the old one" \
+	dpkg --force-confold -i $S/newer/tcplogger_*.deb
 check "still active after the upgrade" test "$(systemctl is-active tcploggerd)" = active
 check "the upgrade restarted the daemon" test "$(systemctl show -p MainPID --value tcploggerd)" != "$pid1"
 id2=$(prog_id) code2=$(prog_code)
