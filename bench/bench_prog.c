@@ -137,7 +137,7 @@ static int new_flows(int prog_fd, int empty_fd, int map_fd, int syn_fd, int n,
 		     double *prog_ns, double *empty_ns)
 {
 	double sum_prog = 0, sum_empty = 0, ns = 0;
-	struct tcplog_syn no_syn = { 0 };
+	struct tcplog_state no_syn = { 0 };
 	struct pkt p;
 	struct maps m;
 	char src[32];
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 		err = new_flows(bpf_program__fd(tl->progs.tcplog_ingress),
 				bpf_program__fd(empty->progs.empty_prog),
 				bpf_map__fd(tl->maps.tcplog_conns),
-				bpf_map__fd(tl->maps.tcplog_syn), nflows,
+				bpf_map__fd(tl->maps.tcplog_state), nflows,
 				&new_prog[r], &new_empty[r]);
 		if (err) {
 			fprintf(stderr, "new flows: %s\n", strerror(-err));

@@ -48,8 +48,8 @@ struct {
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct tcplog_syn);
-} tcplog_syn SEC(".maps");
+	__type(value, struct tcplog_state);
+} tcplog_state SEC(".maps");
 
 /* Written by the daemon only; here so it is created and pinned with the
  * other maps (struct tcplog_totals). */
@@ -72,22 +72,22 @@ static __always_inline __u64 boot_time_ns(struct tcplog_percpu *pc)
 	return pc->clock_boot_ns;
 }
 
-static __always_inline struct tcplog_syn *syn_state(void)
+static __always_inline struct tcplog_state *shared_state(void)
 {
 	__u32 zero = 0;
 
-	return bpf_map_lookup_elem(&tcplog_syn, &zero);
+	return bpf_map_lookup_elem(&tcplog_state, &zero);
 }
 
 /* A packet without SYN completes an embryonic entry: once, on one CPU. */
 static __always_inline void embryonic_done(struct tcplog_conn_val *val)
 {
-	struct tcplog_syn *syn;
+	struct tcplog_state *syn;
 
 	if (!(__sync_fetch_and_and(&val->tcp_flags, ~TCPLOG_CONN_EMBRYONIC) &
 	      TCPLOG_CONN_EMBRYONIC))
 		return;
-	syn = syn_state();
+	syn = shared_state();
 	if (syn)
 		__sync_fetch_and_add(&syn->embryonic, -1);
 }
@@ -134,7 +134,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 	struct tcplog_conn_key key;
 	struct parse_info info = {};
 	struct tcplog_conn_val *val;
-	struct tcplog_syn *syn = NULL;
+	struct tcplog_state *syn = NULL;
 	struct tcplog_percpu *pc;
 	__u32 segs, l2_len, len, gso_size, meta_tags, zero = 0;
 	__u16 meta_tci = 0;
@@ -221,7 +221,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 		 * most one entry per CPU.
 		 */
 		if (info.tcp_flags & TCPLOG_TCP_SYN) {
-			syn = syn_state();
+			syn = shared_state();
 			if (syn && syn->embryonic >= embryonic_max) {
 				pc->stats.count[TCPLOG_STAT_INSERT_FULL]++;
 				return TC_ACT_UNSPEC;

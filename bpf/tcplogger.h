@@ -198,18 +198,44 @@ struct tcplog_percpu {
 #define TCPLOG_EMBRYONIC_SHARE_PCT 50
 
 /*
- * The embryonic entries in the map, shared by all CPUs: the one element of
- * a BPF_MAP_TYPE_ARRAY (BPF_F_MMAPABLE), pinned with the other maps. The
- * program adds 1 when it creates an embryonic entry and subtracts 1 when a
- * packet without SYN completes one; the daemon subtracts 1 for each
- * embryonic entry it removes, with an atomic on the mapped value. It is
- * exact but for races of a packet with the removal of its own entry and
- * for removals cut short by a crash; it decides admission only, never a
- * count users see as exact. Zeroed whenever the connection map is created
- * or cleared.
+ * The daemon's removal in progress, in struct tcplog_state: written before
+ * the removal, and the kernel copies the removed entry's value straight
+ * into @val (the lookup-and-delete's output buffer is this mapped memory),
+ * so that a daemon killed between the delete and the save of the totals
+ * leaves the entry here: the next start adds it to the totals if the save
+ * did not happen (totals.entries still @entries_before). A live value
+ * always has a packet in @val.counter; zero means the delete did not.
  */
-struct tcplog_syn {
+enum tcplog_take_state {
+	TCPLOG_TAKE_NONE = 0,
+	TCPLOG_TAKE_BUSY = 1, /* between the record and the saved totals */
+};
+
+struct tcplog_take {
+	__u32 state; /* enum tcplog_take_state */
+	__u32 reason; /* enum tcplog_reason */
+	__u64 entries_before; /* totals.entries before this removal */
+	struct tcplog_conn_key key;
+	struct tcplog_conn_val val;
+};
+
+/*
+ * State shared by the program and the daemon: the one element of a
+ * BPF_MAP_TYPE_ARRAY (BPF_F_MMAPABLE), pinned with the other maps, which
+ * both sides change with atomics or plain stores on the mapped memory.
+ *
+ * embryonic: the embryonic entries in the map. The program adds 1 when it
+ * creates one and subtracts 1 when a packet without SYN completes one; the
+ * daemon subtracts 1 for each one it removes. Exact but for races of a
+ * packet with the removal of its own entry; it decides admission only,
+ * never a count users see. Zeroed whenever the connection map is created
+ * or cleared. Alone on its cache line: the program's atomics on it never
+ * contend with the daemon's writes to @take.
+ */
+struct tcplog_state {
 	__s64 embryonic;
+	__u64 pad[7];
+	struct tcplog_take take; /* the daemon's only */
 };
 
 /*
@@ -255,7 +281,9 @@ _Static_assert(sizeof(struct tcplog_dp_stats) == 8 * TCPLOG_STAT_MAX,
 	       "stats layout");
 _Static_assert(sizeof(struct tcplog_percpu) == 8 * TCPLOG_STAT_MAX + 16,
 	       "per-CPU layout");
-_Static_assert(sizeof(struct tcplog_syn) == 8, "SYN state layout");
+_Static_assert(sizeof(struct tcplog_take) == 16 + 48 + 72, "take layout");
+_Static_assert(sizeof(struct tcplog_state) == 64 + sizeof(struct tcplog_take),
+	       "shared state layout");
 _Static_assert(sizeof(struct tcplog_totals) == 8 * (5 + TCPLOG_REASON_MAX),
 	       "totals layout");
 

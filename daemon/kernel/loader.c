@@ -81,7 +81,7 @@ int loader_load(struct loader *l, const struct config *cfg,
 	const int n_maps = 4;
 	char path[400];
 	int i, err;
-	void *syn;
+	void *state;
 
 	memset(l, 0, sizeof(*l));
 	l->skel = tcplogger__open();
@@ -103,8 +103,8 @@ int loader_load(struct loader *l, const struct config *cfg,
 	maps[1].name = "percpu";
 	maps[2].map = l->skel->maps.tcplog_totals;
 	maps[2].name = "totals";
-	maps[3].map = l->skel->maps.tcplog_syn;
-	maps[3].name = "syn";
+	maps[3].map = l->skel->maps.tcplog_state;
+	maps[3].name = "state";
 	for (i = 0; i < n_maps; i++) {
 		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
 		maps[i].adopted = adopt_map(maps[i].map, path);
@@ -133,19 +133,19 @@ int loader_load(struct loader *l, const struct config *cfg,
 			goto fail;
 		}
 	}
-	syn = mmap(NULL, sizeof(struct tcplog_syn), PROT_READ | PROT_WRITE,
-		   MAP_SHARED, bpf_map__fd(l->skel->maps.tcplog_syn), 0);
-	if (syn == MAP_FAILED) {
+	state = mmap(NULL, sizeof(struct tcplog_state), PROT_READ | PROT_WRITE,
+		     MAP_SHARED, bpf_map__fd(l->skel->maps.tcplog_state), 0);
+	if (state == MAP_FAILED) {
 		err = -errno;
-		log_err("Cannot map the SYN state: %s", strerror(errno));
+		log_err("Cannot map the shared state: %s", strerror(errno));
 		goto fail;
 	}
-	l->syn = syn;
+	l->state = state;
 	l->adopted = maps[0].adopted > 0;
 	/* A new connection map holds no embryonic entry, whatever an
 	 * adopted SYN state says. */
 	if (!l->adopted)
-		l->syn->embryonic = 0;
+		l->state->embryonic = 0;
 	if (l->adopted)
 		log_info("Adopted the pinned maps in %s: counters continue",
 			 p->dir);
@@ -161,9 +161,9 @@ fail:
 
 void loader_close(struct loader *l)
 {
-	if (l->syn)
-		munmap(l->syn, sizeof(*l->syn));
-	l->syn = NULL;
+	if (l->state)
+		munmap(l->state, sizeof(*l->state));
+	l->state = NULL;
 	tcplogger__destroy(l->skel);
 	l->skel = NULL;
 }

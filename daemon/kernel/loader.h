@@ -12,12 +12,12 @@
 #include "pins.h"
 
 struct tcplogger;
-struct tcplog_syn;
+struct tcplog_state;
 
 struct loader {
 	struct tcplogger *skel;
 	bool adopted; /* the maps were pinned before: counters continue */
-	struct tcplog_syn *syn; /* the SYN state map, mapped */
+	struct tcplog_state *state; /* the shared state map, mapped */
 };
 
 /*

@@ -156,9 +156,9 @@ int64_t maps_embryonic(const struct maps *m)
 {
 	int64_t n;
 
-	if (!m->syn)
+	if (!m->state)
 		return 0;
-	n = __atomic_load_n(&m->syn->embryonic, __ATOMIC_RELAXED);
+	n = __atomic_load_n(&m->state->embryonic, __ATOMIC_RELAXED);
 	return n < 0 ? 0 : n;
 }
 
@@ -225,22 +225,69 @@ void maps_fold(struct maps *m, const struct conn_rec *r, int reason)
 	t->reason[reason]++;
 }
 
+/* The entry is out of the map and its value in @val: into the totals. */
+static void fold_taken(struct maps *m, const struct tcplog_conn_key *key,
+		       const struct tcplog_conn_val *val, int reason,
+		       struct conn_rec *out)
+{
+	out->key = *key;
+	tcplog_conn_derive(val, &out->c);
+	maps_fold(m, out, reason);
+	/* The same atomic the datapath uses on the shared page. */
+	if (out->c.embryonic && m->state)
+		__atomic_fetch_sub(&m->state->embryonic, 1, __ATOMIC_RELAXED);
+}
+
 int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
 	      struct conn_rec *out)
 {
-	struct tcplog_conn_val val;
+	struct tcplog_take *t = m->state ? &m->state->take : NULL;
+	struct tcplog_conn_val local, *val = &local;
 
 	if (reason < 0 || reason >= TCPLOG_REASON_MAX)
 		return -EINVAL;
-	if (bpf_map_lookup_and_delete_elem(m->conns_fd, key, &val))
-		return errno == ENOENT ? 0 : -errno;
-	out->key = *key;
-	tcplog_conn_derive(&val, &out->c);
-	maps_fold(m, out, reason);
-	/* The same atomic the datapath uses on the shared page. */
-	if (out->c.embryonic && m->syn)
-		__atomic_fetch_sub(&m->syn->embryonic, 1, __ATOMIC_RELAXED);
+	if (t) {
+		/*
+		 * Recorded first, in pinned memory, and the kernel copies
+		 * the value there: a kill at any point from here to the
+		 * save of the totals loses nothing (maps_take_recover).
+		 */
+		memset(&t->val, 0, sizeof(t->val));
+		t->key = *key;
+		t->reason = (__u32)reason;
+		t->entries_before = m->totals.entries;
+		__atomic_store_n(&t->state, TCPLOG_TAKE_BUSY, __ATOMIC_RELEASE);
+		val = &t->val;
+	}
+	if (bpf_map_lookup_and_delete_elem(m->conns_fd, key, val)) {
+		int err = errno == ENOENT ? 0 : -errno;
+
+		if (t)
+			__atomic_store_n(&t->state, TCPLOG_TAKE_NONE,
+					 __ATOMIC_RELEASE);
+		return err;
+	}
+	fold_taken(m, key, val, reason, out);
 	return 1;
+}
+
+int maps_take_recover(struct maps *m, struct conn_rec *out)
+{
+	struct tcplog_take *t = m->state ? &m->state->take : NULL;
+	int err;
+
+	if (!t || t->state != TCPLOG_TAKE_BUSY)
+		return 0;
+	/* Saved before the stop, or never deleted (the kernel had not
+	 * written the value: first_seen is never 0 in a live entry). */
+	if (m->totals.entries > t->entries_before || !t->val.first_seen_ns ||
+	    t->reason >= TCPLOG_REASON_MAX) {
+		t->state = TCPLOG_TAKE_NONE;
+		return 0;
+	}
+	fold_taken(m, &t->key, &t->val, (int)t->reason, out);
+	err = maps_totals_save(m);
+	return err ? err : 1;
 }
 
 int maps_insert_new(struct maps *m, const struct tcplog_conn_key *key,
@@ -306,6 +353,10 @@ int maps_totals_save(const struct maps *m)
 
 	if (bpf_map_update_elem(m->totals_fd, &zero, &m->totals, BPF_ANY))
 		return -errno;
+	/* What a removal recorded is in the saved totals now. */
+	if (m->state)
+		__atomic_store_n(&m->state->take.state, TCPLOG_TAKE_NONE,
+				 __ATOMIC_RELEASE);
 	return 0;
 }
 
@@ -333,8 +384,8 @@ long maps_clear(const struct maps *m)
 		return -errno;
 	if (have_prev && !bpf_map_delete_elem(m->conns_fd, &prev))
 		deleted++;
-	if (m->syn)
-		__atomic_store_n(&m->syn->embryonic, 0, __ATOMIC_RELAXED);
+	if (m->state)
+		__atomic_store_n(&m->state->embryonic, 0, __ATOMIC_RELAXED);
 	return deleted;
 }
 

@@ -30,8 +30,8 @@ struct maps {
 	int percpu_fd; /* per-CPU statistics and clock cache; -1: none */
 	int totals_fd; /* what expiry removed; -1: none */
 	uint32_t capacity; /* max_entries of conns */
-	/* The mapped SYN state (struct tcplog_syn); NULL: none. */
-	struct tcplog_syn *syn;
+	/* The mapped SYN state (struct tcplog_state); NULL: none. */
+	struct tcplog_state *state;
 	/* The totals: kept here, saved to totals_fd by maps_totals_save(). */
 	struct tcplog_totals totals;
 };
@@ -62,7 +62,7 @@ void maps_walk_end(struct maps_walk *w);
 
 /*
  * The embryonic entries in the map as the datapath and the removals keep
- * them (struct tcplog_syn), without a walk; 0 without the SYN state.
+ * them (struct tcplog_state), without a walk; 0 without the SYN state.
  */
 int64_t maps_embryonic(const struct maps *m);
 
@@ -85,11 +85,21 @@ int maps_lookup(const struct maps *m, const struct tcplog_conn_key *key,
 /*
  * Removes one entry with its final counts in one step (whatever the
  * datapath added up to the delete is in them) and adds them to the totals
- * with @reason (enum tcplog_expire_reason). Returns 1 and fills @out when
- * it took the entry, 0 when the entry was already gone.
+ * with @reason (enum tcplog_reason). Returns 1 and fills @out when it
+ * took the entry, 0 when the entry was already gone. With the shared state
+ * mapped, the removal is recorded there until maps_totals_save() (call it
+ * next): a daemon killed in between loses nothing (maps_take_recover).
  */
 int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
 	      struct conn_rec *out);
+
+/*
+ * At start, after maps_totals_load(): a removal the previous daemon was
+ * killed in the middle of (struct tcplog_take). If the entry was deleted
+ * but its counts not saved, adds them to the totals, saves them and
+ * returns 1 with the entry in @out; 0 if there was nothing to do.
+ */
+int maps_take_recover(struct maps *m, struct conn_rec *out);
 
 /*
  * Puts @val under @key unless the key is there already (never overwrites

@@ -28,7 +28,8 @@
 struct client {
 	struct server *server;
 	int fd;
-	sd_event_source *io, *timer;
+	/* next: a deferred turn for the next buffered request */
+	sd_event_source *io, *timer, *next;
 	uid_t uid;
 	pid_t pid;
 	char in[API_MAX_REQUEST + 1];
@@ -172,6 +173,7 @@ static void client_free(struct client *c)
 {
 	sd_event_source_disable_unref(c->io);
 	sd_event_source_disable_unref(c->timer);
+	sd_event_source_disable_unref(c->next);
 	close(c->fd);
 	jw_free(&c->out);
 	if (c->stream)
@@ -225,13 +227,19 @@ static void handle_line(struct client *c, const char *line, size_t len)
 		s->handler.answer(s->handler.ctx, line, len, &peer, &c->out);
 }
 
-/* Starts answering the buffered requests, one at a time. */
+/*
+ * Starts answering the next buffered request, if the previous answer is
+ * out: one request per call, so that a client with many requests queued
+ * gets one turn of the loop like every other client (empty lines cost no
+ * turn).
+ */
 static void process_input(struct client *c)
 {
+	bool answered = false;
 	char *nl;
 	size_t len;
 
-	while (!c->stream && c->out.len == c->out_sent) {
+	while (!answered && !c->stream && c->out.len == c->out_sent) {
 		nl = memchr(c->in, '\n', c->in_len);
 		if (!nl) {
 			if (c->in_len > API_MAX_REQUEST) {
@@ -246,16 +254,24 @@ static void process_input(struct client *c)
 		}
 		len = (size_t)(nl - c->in);
 		/* An empty line (keep-alive, a stray newline) is ignored. */
-		if (len && !(len == 1 && c->in[0] == '\r'))
+		if (len && !(len == 1 && c->in[0] == '\r')) {
 			handle_line(c, c->in, len);
+			answered = true;
+		}
 		memmove(c->in, nl + 1, c->in_len - len - 1);
 		c->in_len -= len + 1;
 	}
 }
 
+enum {
+	FLUSH_DONE, /* all sent, no answer in progress */
+	FLUSH_BLOCKED, /* the socket is full: wait for room */
+	FLUSH_PRODUCE, /* all sent, more of a streamed answer to produce */
+};
+
 /*
- * Sends what is pending; produces more of a streamed response as the
- * client reads. 0: all sent, 1: more to send later, or a negative errno.
+ * Sends what is pending; produces one step more of a streamed response
+ * when what it has is nearly out. A FLUSH_* or a negative errno.
  */
 static int flush_out(struct client *c)
 {
@@ -278,15 +294,15 @@ static int flush_out(struct client *c)
 			return -ENOMEM;
 		if (c->out.len == c->out_sent) {
 			if (c->stream)
-				return 1; /* still producing: go on */
+				return FLUSH_PRODUCE;
 			c->out.len = c->out_sent = 0;
-			return 0;
+			return FLUSH_DONE;
 		}
 		n = send(c->fd, c->out.buf + c->out_sent,
 			 c->out.len - c->out_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
-				return 1;
+				return FLUSH_BLOCKED;
 			return -errno;
 		}
 		c->out_sent += (size_t)n;
@@ -351,33 +367,41 @@ static int set_io_events(struct client *c, uint32_t events)
 	return err;
 }
 
-static int on_client_io(sd_event_source *src, int fd, uint32_t events,
-			void *userdata)
+/* A client's turn: @events from its socket, or 0 for its deferred turn. */
+static int serve_client(struct client *c, uint32_t events)
 {
-	struct client *c = userdata;
+	uint32_t want;
+	bool more;
 	int ret;
 
-	(void)src;
-	(void)fd;
 	if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) && !read_input(c))
 		return 0;
 	if (events & EPOLLERR) {
 		client_remove(c, "socket error");
 		return 0;
 	}
-	do {
-		/* Answered: the next buffered request. */
-		process_input(c);
-		ret = flush_out(c);
-	} while (ret == 0 && memchr(c->in, '\n', c->in_len));
+	process_input(c);
+	ret = flush_out(c);
 	if (ret < 0) {
 		client_remove(c, ret == -ENOMEM ? "out of memory" :
 						  "disconnected mid-response");
 		return 0;
 	}
-	if (ret == 0 && c->eof) {
+	/*
+	 * More work for this client that needs no socket: the next step of
+	 * a streamed answer, or the next buffered request. It comes in a
+	 * turn of its own, after every socket and timer then pending.
+	 */
+	more = ret == FLUSH_PRODUCE ||
+	       (ret == FLUSH_DONE && memchr(c->in, '\n', c->in_len));
+	if (ret == FLUSH_DONE && !more && c->eof) {
 		/* Everything the client sent is answered. */
 		client_remove(c, "closed by the client");
+		return 0;
+	}
+	if (more &&
+	    sd_event_source_set_enabled(c->next, SD_EVENT_ONESHOT) < 0) {
+		client_remove(c, "cannot defer its next step");
 		return 0;
 	}
 	/*
@@ -387,14 +411,27 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t events,
 	 * or the end of input of a half-closed client, stays readable: asking
 	 * for EPOLLIN then would wake the loop at once, again and again.
 	 */
-	if (c->eof || (c->in_len > API_MAX_REQUEST && (c->stream || ret > 0)))
-		ret = set_io_events(c, EPOLLOUT);
-	else
-		ret = set_io_events(c, EPOLLIN | EPOLLRDHUP |
-					       (ret > 0 ? EPOLLOUT : 0));
-	if (ret < 0)
+	want = ret == FLUSH_BLOCKED ? EPOLLOUT : 0;
+	if (!c->eof &&
+	    !(c->in_len > API_MAX_REQUEST && (c->stream || more || want)))
+		want |= EPOLLIN | EPOLLRDHUP;
+	if (set_io_events(c, want) < 0)
 		client_remove(c, "cannot wait for the socket");
 	return 0;
+}
+
+static int on_client_io(sd_event_source *src, int fd, uint32_t events,
+			void *userdata)
+{
+	(void)src;
+	(void)fd;
+	return serve_client(userdata, events);
+}
+
+static int on_client_next(sd_event_source *src, void *userdata)
+{
+	(void)src;
+	return serve_client(userdata, 0);
 }
 
 /* A client that made no progress for idle_ms goes. */
@@ -549,6 +586,18 @@ int server_add_client(struct server *s, int fd)
 						 CLOCK_MONOTONIC,
 						 s->idle_ms * 1000, 100000,
 						 on_client_timer, c);
+	if (!err)
+		err = sd_event_add_defer(s->event, &c->next, on_client_next, c);
+	/*
+	 * After every pending socket and timer: a client's first request
+	 * goes before anyone's second, a short answer before the next step
+	 * of a long one, and the queued ones take turns.
+	 */
+	if (!err)
+		err = sd_event_source_set_priority(c->next,
+						   SERVER_BULK_PRIORITY);
+	if (!err)
+		err = sd_event_source_set_enabled(c->next, SD_EVENT_OFF);
 	if (err < 0) {
 		client_free(c);
 		return err;

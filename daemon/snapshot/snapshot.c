@@ -131,9 +131,80 @@ static int cmp_desc(const void *a, const void *b, void *sort)
 	return (x < y) - (x > y);
 }
 
-void sorted_finish(struct sorted_set *s)
+/* Run heads: a max-heap on the value of each run's next entry. */
+static uint64_t head_value(const struct sorted_set *s, size_t i)
 {
-	qsort_r(s->recs, s->n, sizeof(*s->recs), cmp_desc, &s->sort);
+	return sort_value(&s->recs[s->next[s->heads[i]]], s->sort);
+}
+
+static void heads_down(struct sorted_set *s, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i, t;
+
+		if (l < s->n_heads && head_value(s, l) > head_value(s, m))
+			m = l;
+		if (r < s->n_heads && head_value(s, r) > head_value(s, m))
+			m = r;
+		if (m == i)
+			return;
+		t = s->heads[i];
+		s->heads[i] = s->heads[m];
+		s->heads[m] = t;
+		i = m;
+	}
+}
+
+static size_t run_end(const struct sorted_set *s, size_t run)
+{
+	size_t end = (run + 1) * SORTED_RUN;
+
+	return end < s->n ? end : s->n;
+}
+
+bool sorted_step(struct sorted_set *s, int *err)
+{
+	size_t i, start;
+
+	if (!s->next) {
+		s->n_runs = (s->n + SORTED_RUN - 1) / SORTED_RUN;
+		s->next = calloc(s->n_runs + 1, sizeof(*s->next));
+		s->heads = calloc(s->n_runs + 1, sizeof(*s->heads));
+		if (!s->next || !s->heads) {
+			*err = -ENOMEM;
+			s->n_heads = 0;
+			return true;
+		}
+	}
+	if (s->runs_sorted < s->n_runs) {
+		start = s->runs_sorted * SORTED_RUN;
+		qsort_r(s->recs + start, run_end(s, s->runs_sorted) - start,
+			sizeof(*s->recs), cmp_desc, &s->sort);
+		s->runs_sorted++;
+		return false;
+	}
+	for (i = 0; i < s->n_runs; i++) {
+		s->next[i] = i * SORTED_RUN;
+		s->heads[i] = i;
+	}
+	s->n_heads = s->n_runs;
+	for (i = s->n_heads / 2; i-- > 0;)
+		heads_down(s, i);
+	return true;
+}
+
+bool sorted_next(struct sorted_set *s, struct conn_rec *out)
+{
+	size_t run;
+
+	if (!s->n_heads)
+		return false;
+	run = s->heads[0];
+	*out = s->recs[s->next[run]++];
+	if (s->next[run] == run_end(s, run))
+		s->heads[0] = s->heads[--s->n_heads];
+	heads_down(s, 0);
+	return true;
 }
 
 void sorted_free(struct sorted_set *s)
@@ -141,6 +212,8 @@ void sorted_free(struct sorted_set *s)
 	if (s->budget)
 		s->budget->used -= s->cap * sizeof(*s->recs);
 	free(s->recs);
+	free(s->next);
+	free(s->heads);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -183,30 +256,33 @@ int snapshot_next(struct snapshot *s, struct conn_rec *out)
 
 	if (s->collecting) {
 		for (n = 0; n < SNAPSHOT_STEP; n++) {
-			if (!read_one(s, out)) {
-				sorted_finish(&s->sorted);
-				s->collecting = false;
-				return -EAGAIN;
-			}
+			if (!read_one(s, out))
+				break;
 			err = rec_matches(out, &s->req, &s->ifnames) ?
 				      sorted_add(&s->sorted, out) :
 				      0;
 			if (err) {
 				/* Out of memory or budget: end, say so. */
 				s->err = err;
-				sorted_finish(&s->sorted);
-				s->collecting = false;
-				return -EAGAIN;
+				break;
 			}
+		}
+		if (n < SNAPSHOT_STEP) {
+			s->collecting = false;
+			s->sorting = true;
 		}
 		return -EAGAIN;
 	}
-	if (s->req.sort != API_SORT_NONE) {
-		if (s->emit_pos >= s->sorted.n)
-			return 0;
-		*out = s->sorted.recs[s->emit_pos++];
-		return 1;
+	if (s->sorting) {
+		/* One run per step: other clients go between two. */
+		err = 0;
+		s->sorting = !sorted_step(&s->sorted, &err);
+		if (err && !s->err)
+			s->err = err;
+		return -EAGAIN;
 	}
+	if (s->req.sort != API_SORT_NONE)
+		return sorted_next(&s->sorted, out) ? 1 : 0;
 	for (n = 0; n < SNAPSHOT_STEP; n++) {
 		if (!read_one(s, out))
 			return 0;

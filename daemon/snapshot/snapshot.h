@@ -37,16 +37,33 @@ struct sort_budget {
 	uint64_t refused; /* sorts that ended with -EBUSY */
 };
 
+/*
+ * Once collected, the set is sorted a run of SORTED_RUN entries per step
+ * (a million entries in one qsort would hold the loop for ~0.3 s), and
+ * given out by merging the runs (a heap of their heads).
+ */
+#define SORTED_RUN 4096
+
 struct sorted_set {
 	struct conn_rec *recs;
 	size_t n, cap;
 	struct sort_budget *budget; /* NULL: no limit */
 	enum api_sort sort;
 	uint64_t limit;
+	/* Sorting and merging: runs sorted so far, each run's next entry,
+	 * and the runs with entries left as a heap on their next one. */
+	size_t runs_sorted, n_runs, n_heads;
+	size_t *next, *heads;
 };
 
 int sorted_add(struct sorted_set *s, const struct conn_rec *r);
-void sorted_finish(struct sorted_set *s);
+/*
+ * Sorts one more run; true once every run is sorted and the merge is
+ * ready (-ENOMEM in *err, and true, if it cannot be).
+ */
+bool sorted_step(struct sorted_set *s, int *err);
+/* The next entry in descending order; false when none is left. */
+bool sorted_next(struct sorted_set *s, struct conn_rec *out);
 void sorted_free(struct sorted_set *s);
 
 /* Entries read per call of snapshot_next() at most. */
@@ -57,8 +74,8 @@ struct snapshot {
 	struct maps_walk walk;
 	struct sorted_set sorted;
 	struct ifname_cache ifnames;
-	size_t emit_pos; /* next sorted entry to give out */
 	bool collecting; /* sorted: still reading the map */
+	bool sorting; /* sorted: read, sorting its runs */
 	uint64_t entries, closed; /* in the map, whatever the filter */
 	uint64_t written; /* unsorted: given out so far (the limit) */
 	int err; /* the map could not be read to the end; -EBUSY: the sort

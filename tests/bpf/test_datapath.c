@@ -1397,7 +1397,7 @@ static void case_embryonic(void)
 	struct loaded small = { .mode = cur->mode };
 	struct loaded *saved = cur;
 	struct tcplog_dp_stats st;
-	struct tcplog_syn *syn;
+	struct tcplog_state *syn;
 	struct tcplog_conn_key key;
 	struct conn_rec r;
 	struct maps m;
@@ -1419,7 +1419,7 @@ static void case_embryonic(void)
 		return;
 	}
 	syn = mmap(NULL, sizeof(*syn), PROT_READ | PROT_WRITE, MAP_SHARED,
-		   bpf_map__fd(small.skel->maps.tcplog_syn), 0);
+		   bpf_map__fd(small.skel->maps.tcplog_state), 0);
 	TL_CHECK(syn != MAP_FAILED, "mmap: %s", strerror(errno));
 	if (syn == MAP_FAILED) {
 		tcplogger__destroy(small.skel);
@@ -1476,7 +1476,7 @@ static void case_embryonic(void)
 	/* The daemon takes an embryonic entry: off the shared count; a
 	 * completed one: not. */
 	maps_init(&m, conns_fd(), -1, -1, 8);
-	m.syn = syn;
+	m.state = syn;
 	make_key(&key, 4, V4_A, V4_B, PORT_A + 1, PORT_B, TCPLOG_DIR_INGRESS);
 	TL_EQ_INT(maps_take(&m, &key, TCPLOG_REASON_IDLE, &r), 1);
 	TL_CHECK(r.c.embryonic, "taken as embryonic");

@@ -213,6 +213,45 @@ wait_counted() {
 	return 1
 }
 
+# hostile_round SECONDS: every client of tests/e2e/hostile.py at once, as
+# a member of the socket's group other than root (uid 65534: root's own
+# share of the client slots stays free), for SECONDS (at least 10), with 50
+# `tcplogctl health` as root meanwhile, 0.08 s apart. Writes WORK/health.ms
+# (each check's milliseconds, start to exit), WORK/health.rc (their exit
+# codes) and WORK/hostile.out (the clients' tallies); sets HOSTILE_CPU_PCT
+# (the daemon's CPU from 5 s to 9.5 s, once the checks are done and the
+# clients only wait: the daemon drops the idle ones at 10 s) and
+# HOSTILE_HWM_KB (the daemon's peak RSS so far).
+hostile_round() {
+	local secs=$1 t0 c0 c1 i a b gid
+	gid=$(getent group "$SOCK_GROUP" | cut -d: -f3)
+	: >"$WORK/health.ms"
+	: >"$WORK/health.rc"
+	: >"$WORK/health.at"
+	t0=$(date +%s%N)
+	setpriv --reuid=65534 --regid=65534 --groups="$gid" \
+		"$PY" "$(dirname "${BASH_SOURCE[0]}")/hostile.py" "$SOCK" "$secs" \
+		>"$WORK/hostile.out" 2>&1 &
+	local hostile=$!
+	sleep 0.3 # let them connect and send
+	for ((i = 0; i < 50; i++)); do
+		a=$(date +%s%N)
+		ctl health >/dev/null 2>&1
+		echo $? >>"$WORK/health.rc"
+		b=$(date +%s%N)
+		echo $(((b - a) / 1000000)) >>"$WORK/health.ms"
+		echo "$(((a - t0) / 1000000)) $(((b - a) / 1000000))" >>"$WORK/health.at"
+		sleep 0.08
+	done
+	while [ $(($(date +%s%N) - t0)) -lt 5000000000 ]; do sleep 0.05; done
+	c0=$(awk '{ print int($1 / 1000) }' "/proc/$DPID/schedstat")
+	sleep 4.5
+	c1=$(awk '{ print int($1 / 1000) }' "/proc/$DPID/schedstat")
+	HOSTILE_CPU_PCT=$(awk -v d=$((c1 - c0)) 'BEGIN { printf "%.2f", d / 45000 }')
+	HOSTILE_HWM_KB=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$DPID/status")
+	wait $hostile
+}
+
 log_has() { grep -q -- "$1" "$DLOG"; }
 log_count_ge() { [ "$(grep -c -- "$2" "$DLOG")" -ge "$1" ]; }
 

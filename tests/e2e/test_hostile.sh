@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# test_hostile.sh - hostile traffic, end to end, against packet captures:
-# a flood of spoofed SYNs several times the map's capacity.
+# test_hostile.sh - hostile traffic and hostile clients, end to end: a
+# flood of spoofed SYNs several times the map's capacity, against packet
+# captures; careless and hostile clients on a million-entry map.
 #
-#   test_hostile.sh TCPLOGGERD TCPLOGCTL [TEST...]
+#   test_hostile.sh TCPLOGGERD TCPLOGCTL FILL_MAP [TEST...]
 set -u
 
 TCPLOGGERD=$1
 TCPLOGCTL=$2
-shift 2
+FILL_MAP=$3
+shift 3
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -117,6 +119,43 @@ test_syn_flood() {
 	stop_background
 }
 
-DEFAULT_TESTS=(test_syn_flood)
+# A million entries and every hostile client at once (tests/e2e/hostile.py:
+# pipelined requests never read, dumps read slowly after a half-close,
+# ten unlimited sorted dumps never read, idle connections, a 10 MB line):
+# every one of 50 health checks answers ok, none slow (the figures, under
+# 100 ms, are bench/hostile.sh's), sorted dumps beyond the budget get
+# `busy`, the daemon's peak RSS stays under 400 MiB and it serves as
+# before once they are gone.
+test_hostile_clients() {
+	write_conf "max_connections=1500000" "idle_timeout=0" \
+		"closed_timeout=3600" "syn_timeout=3600" "log_closed=no"
+	start_daemon || return
+	local ifindex
+	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
+	"$FILL_MAP" "$(pin_layout)" 1000000 "$ifindex" >/dev/null ||
+		{ fail "fill_map"; return; }
+	wait_counted || fail "no scan counted the map"
+	expect_eq "entries" "$(ctl --json stats | jq .stats.entries)" 1000000
+	hostile_round 12
+	expect_eq "health exit codes" "$(sort -u "$WORK/health.rc" | tr '\n' ' ')" "0 "
+	expect_eq "health checks" "$(wc -l <"$WORK/health.ms")" 50
+	local max median
+	max=$(sort -n "$WORK/health.ms" | tail -n1)
+	median=$(sort -n "$WORK/health.ms" | sed -n 25p)
+	[ "$max" -lt 2000 ] || fail "a health check took $max ms"
+	kill -0 "$DPID" 2>/dev/null || { fail "the daemon died"; return; }
+	sed 's/^/      /' "$WORK/hostile.out"
+	grep -q '^sorted connected=10 .*busy:' "$WORK/hostile.out" ||
+		fail "no sorted dump got busy"
+	grep -q '^pipelined connected=4 ' "$WORK/hostile.out" ||
+		fail "the pipelined clients did not connect"
+	[ "$HOSTILE_HWM_KB" -lt $((400 * 1024)) ] ||
+		fail "peak RSS $HOSTILE_HWM_KB KiB"
+	# Served as before: a whole dump, every entry.
+	expect_eq "dump after" "$(ctl --json dump | jq '.connections | length')" 1000000
+	say "health: median $median ms, max $max ms; daemon CPU while they wait: $HOSTILE_CPU_PCT %; peak RSS $((HOSTILE_HWM_KB / 1024)) MiB"
+}
+
+DEFAULT_TESTS=(test_syn_flood test_hostile_clients)
 
 e2e_main "$@"

@@ -4,12 +4,13 @@
 # test_lifecycle.sh - expiry, the connection log and a full map, end to
 # end, against packet captures.
 #
-#   test_lifecycle.sh TCPLOGGERD TCPLOGCTL [TEST...]
+#   test_lifecycle.sh TCPLOGGERD TCPLOGCTL FILL_MAP [TEST...]
 set -u
 
 TCPLOGGERD=$1
 TCPLOGCTL=$2
-shift 2
+FILL_MAP=$3
+shift 3
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -205,6 +206,42 @@ test_record_limit() {
 	stop_background
 }
 
-DEFAULT_TESTS=(test_timeouts test_conservation test_full_map test_record_limit)
+# SIGKILL in the middle of expiring 200,000 entries, five times, each
+# restart going on where the last stopped: in the end every entry is
+# expired and the expired packets are exactly what was written, whatever
+# removal a kill cut in two (the next start adds what the shared state
+# recorded; the log says when).
+test_kill_mid_scan() {
+	local n=200000 want k before now ifindex
+	write_conf "max_connections=262144" "idle_timeout=2" \
+		"closed_timeout=3600" "syn_timeout=3600" "log_closed=no"
+	start_daemon || return
+	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
+	"$FILL_MAP" "$(pin_layout)" $n "$ifindex" >/dev/null ||
+		{ fail "fill_map"; return; }
+	# fill_map writes 10 + i % 1000 packets into entry i.
+	want=$(awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) s += 10 + i % 1000; printf "%.0f", s }')
+	before=0
+	for k in 1 2 3 4 5; do
+		# Kill once this daemon has removed a few thousand entries.
+		for ((i = 0; i < 400; i++)); do
+			now=$(ctl --json stats 2>/dev/null | jq -r '.stats.expired // 0')
+			[ "${now:-0}" -gt $((before + 3000)) ] && break
+			sleep 0.01
+		done
+		kill -9 "$DPID"
+		wait "$DPID" 2>/dev/null
+		before=${now:-0}
+		start_daemon || { fail "restart $k"; return; }
+	done
+	wait_for 2000 sh -c "[ \"\$($TCPLOGCTL --socket $SOCK --json stats | jq .stats.expired)\" = $n ]" ||
+		fail "not all expired: $(ctl --json stats | jq -c '.stats | {expired, entries}')"
+	expect_eq "expired packets" "$(ctl --json stats | jq .stats.expired_packets)" "$want"
+	expect_eq "live entries" "$(ctl --json dump | jq '.connections | length')" 0
+	say "5 kills mid-scan; $(grep -c 'stopped while removing an entry' "$DLOG") removals cut in two and recovered; expired packets = written ($want)"
+}
+
+DEFAULT_TESTS=(test_timeouts test_conservation test_full_map test_record_limit
+	test_kill_mid_scan)
 
 e2e_main "$@"

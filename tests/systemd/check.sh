@@ -96,7 +96,7 @@ check "the watchdog restarts a hung daemon" until_ok 150 sh -c "journalctl -b -u
 systemd-analyze security tcploggerd >/share/security.txt 2>&1
 score=$(sed -n 's/.*Overall exposure level for tcploggerd.service: \([0-9.]*\).*/\1/p' /share/security.txt)
 echo "$score" >/share/score
-check "systemd-analyze security: exposure $score <= 2.5" awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.5) }'
+check "systemd-analyze security: exposure $score <= 2.0" awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.0) }'
 
 systemctl stop tcploggerd
 journalctl -b -u tcploggerd --no-pager | tail -n 60

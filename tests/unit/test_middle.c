@@ -425,6 +425,24 @@ static void test_snapshot(void)
 	req.limit = 2;
 	TL_EQ_U64(pass(&req, got, 16, &s), 2);
 	TL_EQ_U64(got[0].c.last_seen_ns, 6000 * SEC);
+	/* Sorted in runs of SORTED_RUN, merged: every entry in order, with
+	 * or without a limit above one run. */
+	{
+		static struct conn_rec all[6000];
+		uint64_t limits[] = { 0, 5000 };
+		size_t l, want;
+
+		req.sort = API_SORT_BYTES;
+		for (l = 0; l < 2; l++) {
+			req.limit = limits[l];
+			want = limits[l] ? limits[l] : 6000;
+			TL_EQ_U64(pass(&req, all, 6000, &s), want);
+			for (i = 0; i < want; i++)
+				if (all[i].c.bytes != 64 * (5999 - i) + 64)
+					break;
+			TL_EQ_U64(i, want);
+		}
+	}
 	/* Unsorted with a limit: the walk goes on for the counts. */
 	req.sort = API_SORT_NONE;
 	req.limit = 3;
@@ -747,14 +765,14 @@ static void test_record_limit(void)
  */
 static void test_expiry_embryonic_first(void)
 {
-	struct tcplog_syn syn = { 0 };
+	struct tcplog_state syn = { 0 };
 	struct tcplog_conn_key k;
 	struct conn_rec r;
 	struct expiry e;
 	int i;
 
 	expiry_setup(&e);
-	m.syn = &syn;
+	m.state = &syn;
 	fake_boot_ns = 30000 * SEC;
 	/* 95 of 100: 30 established idle for long (the oldest), 5 closed,
 	 * 10 embryonic (the newest), 50 recent established. */
@@ -782,7 +800,7 @@ static void test_expiry_embryonic_first(void)
 	TL_EQ_U64(e.counts.entries, 80);
 	TL_EQ_U64(e.counts.embryonic, 0);
 	TL_EQ_U64(e.counts.closed, 0);
-	m.syn = NULL;
+	m.state = NULL;
 }
 
 /*
@@ -792,7 +810,7 @@ static void test_expiry_embryonic_first(void)
  */
 static void test_expiry_syn_share(void)
 {
-	struct tcplog_syn syn = { 0 };
+	struct tcplog_state syn = { 0 };
 	struct tcplog_conn_key k;
 	struct conn_rec r;
 	struct expiry e;
@@ -800,7 +818,7 @@ static void test_expiry_syn_share(void)
 
 	expiry_setup(&e);
 	e.syn_timeout = 3600;
-	m.syn = &syn;
+	m.state = &syn;
 	fake_boot_ns = 40000 * SEC;
 	/* Share of 50: 46 embryonic (over 45), 4 established. */
 	for (i = 0; i < 50; i++) {
@@ -829,7 +847,7 @@ static void test_expiry_syn_share(void)
 	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_IDLE], 25);
 	TL_EQ_U64(e.counts.entries, 4);
 	TL_EQ_U64(maps_embryonic(&m), 0);
-	m.syn = NULL;
+	m.state = NULL;
 }
 
 /* Each monotonic read is fake_mono_step after the previous one. */
@@ -889,6 +907,69 @@ static void test_expiry_spacing(void)
 	TL_EQ_U64(expiry_scan(&e), 200 * 50);
 }
 
+/*
+ * A daemon killed in the middle of a removal loses nothing of live +
+ * expired, wherever the kill lands: before the delete (the entry is still
+ * live), between the delete and the save of the totals (the record in the
+ * shared state holds the value the kernel copied there: the next start
+ * adds it), or after the save (nothing is added twice).
+ */
+static void test_take_recover(void)
+{
+	static struct tcplog_state st;
+	struct tcplog_conn_key k1 = key_of(1, 443), k2 = key_of(2, 443);
+	struct tcplog_totals saved;
+	struct maps next;
+	struct conn_rec r;
+	__u32 zero = 0;
+
+	memset(&st, 0, sizeof(st));
+	m.state = &st;
+	put(&k1, 1000, 10, TCPLOG_TCP_ACK, SEC, 2 * SEC);
+	put(&k2, 2000, 20, TCPLOG_TCP_ACK, SEC, 2 * SEC);
+	/* Killed after the delete, before the save. */
+	TL_EQ_INT(maps_take(&m, &k1, TCPLOG_REASON_IDLE, &r), 1);
+	TL_EQ_INT(st.take.state, TCPLOG_TAKE_BUSY);
+	TL_EQ_INT(maps_lookup(&m, &k1, &r), -ENOENT);
+	/* The next daemon: the totals as saved (none), the same state. */
+	maps_init(&next, m.conns_fd, m.percpu_fd, m.totals_fd, m.capacity);
+	next.state = &st;
+	TL_EQ_INT(maps_totals_load(&next), 0);
+	TL_EQ_U64(next.totals.entries, 0);
+	TL_EQ_INT(maps_take_recover(&next, &r), 1);
+	TL_EQ_U64(r.c.bytes, 1000);
+	TL_EQ_U64(next.totals.entries, 1);
+	TL_EQ_U64(next.totals.packets, 10);
+	TL_EQ_U64(next.totals.reason[TCPLOG_REASON_IDLE], 1);
+	TL_CHECK(!bpf_map_lookup_elem(m.totals_fd, &zero, &saved), "totals");
+	TL_EQ_U64(saved.bytes, 1000);
+	TL_EQ_INT(st.take.state, TCPLOG_TAKE_NONE);
+	TL_EQ_INT(maps_take_recover(&next, &r), 0);
+	/* Killed after the save, before the record was closed: nothing is
+	 * added twice. */
+	TL_EQ_INT(maps_take(&next, &k2, TCPLOG_REASON_FIN, &r), 1);
+	TL_EQ_INT(maps_totals_save(&next), 0);
+	TL_EQ_INT(st.take.state, TCPLOG_TAKE_NONE);
+	st.take.state = TCPLOG_TAKE_BUSY;
+	maps_init(&next, m.conns_fd, m.percpu_fd, m.totals_fd, m.capacity);
+	next.state = &st;
+	TL_EQ_INT(maps_totals_load(&next), 0);
+	TL_EQ_INT(maps_take_recover(&next, &r), 0);
+	TL_EQ_U64(next.totals.bytes, 3000);
+	TL_EQ_INT(st.take.state, TCPLOG_TAKE_NONE);
+	/* Killed before the delete: the record is there, the entry live
+	 * and its value never copied: nothing to add. */
+	put(&k1, 500, 5, TCPLOG_TCP_ACK, SEC, 2 * SEC);
+	memset(&st.take, 0, sizeof(st.take));
+	st.take.key = k1;
+	st.take.entries_before = next.totals.entries;
+	st.take.state = TCPLOG_TAKE_BUSY;
+	TL_EQ_INT(maps_take_recover(&next, &r), 0);
+	TL_EQ_INT(maps_lookup(&m, &k1, &r), 0);
+	TL_EQ_U64(next.totals.bytes, 3000);
+	m.state = NULL;
+}
+
 /* Each case gets fresh maps. */
 #define CASE(fn, cap)                                                      \
 	static void fn##_fresh(void)                                       \
@@ -903,6 +984,7 @@ static void test_expiry_spacing(void)
 CASE(test_walk_count_lookup, 8192)
 CASE(test_walk_exact_above_2_53, 16)
 CASE(test_take_and_totals, 16)
+CASE(test_take_recover, 16)
 CASE(test_stats_and_reset, 64)
 CASE(test_reset_failure, 16)
 CASE(test_api_reset, 16)
@@ -926,6 +1008,7 @@ int main(void)
 		{ "counts exact above 2^53", test_walk_exact_above_2_53_fresh },
 		{ "take into the totals; save, load",
 		  test_take_and_totals_fresh },
+		{ "a kill mid-removal loses nothing", test_take_recover_fresh },
 		{ "per-CPU sum; reset keeps the clock cache",
 		  test_stats_and_reset_fresh },
 		{ "a reset that cannot write fails", test_reset_failure_fresh },

@@ -189,6 +189,46 @@ static void test_requests_in_order(void)
 	teardown();
 }
 
+/*
+ * One request per client per turn of the loop: a client with 200 requests
+ * queued does not hold the loop until they are all answered; another
+ * client's single request is answered within a few turns.
+ */
+static void test_one_request_per_turn(void)
+{
+	char many[200 * 2], buf[8192];
+	uint64_t a_answered = 0;
+	int a, b, turns = 0;
+	size_t i;
+
+	setup();
+	a = client();
+	b = client();
+	for (i = 0; i < 200; i++) {
+		many[2 * i] = 'a';
+		many[2 * i + 1] = '\n';
+	}
+	TL_CHECK(send(a, many, sizeof(many), 0) == (ssize_t)sizeof(many),
+		 "send");
+	TL_CHECK(send(b, "b\n", 2, 0) == 2, "send");
+	while (turns < 1000 && recv(b, buf, sizeof(buf), MSG_DONTWAIT) <= 0) {
+		sd_event_run(ev, 10000);
+		turns++;
+		a_answered = fake.answered;
+	}
+	TL_CHECK(turns < 1000, "b never answered");
+	/* b's answer came after at most a few of a's. */
+	TL_CHECK(a_answered <= 4, "%llu answered before b's",
+		 (unsigned long long)a_answered);
+	/* And a gets all 200, in order, in later turns. */
+	drain(a, buf, sizeof(buf), 200);
+	TL_EQ_U64(fake.answered, 201);
+	TL_EQ_U64(strlen(buf), 200 * strlen("{\"echo\":\"a\"}\n"));
+	close(a);
+	close(b);
+	teardown();
+}
+
 static void test_too_large(void)
 {
 	size_t big = API_MAX_REQUEST + 1000, sent = 0;
@@ -382,6 +422,8 @@ int main(void)
 {
 	static const struct tl_case cases[] = {
 		{ "requests answered in order", test_requests_in_order },
+		{ "one request per client per turn",
+		  test_one_request_per_turn },
 		{ "a too-long line is refused, the connection kept",
 		  test_too_large },
 		{ "idle and non-reading clients are dropped",
