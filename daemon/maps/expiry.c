@@ -314,7 +314,8 @@ static bool pressure_start(struct expiry *e)
 	uint64_t entries =
 		e->seen.entries - (e->maps->totals.entries - e->taken_before);
 	uint64_t embryonic = e->seen.embryonic - e->taken_embryonic;
-	bool was_syn_pressing = e->syn_pressing;
+	bool was_syn_pressing = e->syn_pressing, was_pressing = e->pressing;
+	uint64_t pressed = e->maps->totals.reason[TCPLOG_REASON_PRESSURE];
 
 	want_map = over_mark(entries, cap, EXPIRY_PRESSURE_HIGH_PCT,
 			     EXPIRY_PRESSURE_LOW_PCT, &e->pressing);
@@ -334,17 +335,20 @@ static bool pressure_start(struct expiry *e)
 			 (unsigned long long)embryonic,
 			 (unsigned long long)syn_cap, EXPIRY_SYN_LOW_PCT);
 	}
-	if (want_map)
+	/* Once when it starts, once when it ends: not a line per scan. */
+	if (!was_pressing && e->pressing) {
+		e->pressed_mark = pressed;
 		log_warn("Connection map at %llu of %llu entries (over %d%%): "
-			 "expiring up to %llu entries early, embryonic and "
-			 "closed ones first (%llu so far)",
+			 "expiring entries early, embryonic and closed ones "
+			 "first, down to %d%%",
 			 (unsigned long long)entries, (unsigned long long)cap,
-			 EXPIRY_PRESSURE_HIGH_PCT,
-			 (unsigned long long)(want_map < e->max_batch ?
-						      want_map :
-						      e->max_batch),
-			 (unsigned long long)e->maps->totals
-				 .reason[TCPLOG_REASON_PRESSURE]);
+			 EXPIRY_PRESSURE_HIGH_PCT, EXPIRY_PRESSURE_LOW_PCT);
+	} else if (was_pressing && !e->pressing) {
+		log_notice("Connection map back to %llu of %llu entries: %llu "
+			   "expired early since it filled",
+			   (unsigned long long)entries, (unsigned long long)cap,
+			   (unsigned long long)(pressed - e->pressed_mark));
+	}
 	e->want = want_map > want_syn ? want_map : want_syn;
 	e->want_map = want_map > 0;
 	if (!e->want)

@@ -80,6 +80,7 @@ struct expiry {
 	uint64_t max_batch; /* EXPIRY_MAX_BATCH; tests make it smaller */
 	bool pressing; /* above the high mark once, not yet at the low one */
 	bool syn_pressing; /* the same for the embryonic share */
+	uint64_t pressed_mark; /* pressure expiries when the map filled */
 	uint64_t syn_pressed; /* embryonic entries removed early, this time */
 	uint64_t taken_embryonic, taken_closed; /* by the current scan */
 	bool more_due; /* the last scan found more due than one batch */
