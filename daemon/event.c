@@ -123,6 +123,19 @@ int daemon_reconcile(struct daemon *d)
 		attach_down(&d->hooks.att[i], &d->pins);
 		d->hooks.att[i] = d->hooks.att[--d->hooks.n];
 	}
+	/*
+	 * Forget every hook whose interface went away (or came back new)
+	 * before attaching any: the directions of one interface share the
+	 * record of the clsact qdisc we created, and forgetting the second
+	 * after attaching the first would drop the new record (an interface
+	 * deleted and made again between two netlink reads).
+	 */
+	for (i = 0; i < d->hooks.n; i++) {
+		a = &d->hooks.att[i];
+		ifindex = (int)if_nametoindex(a->ifname);
+		if (a->mode != MODE_NONE && a->ifindex != ifindex)
+			lost(d, a, a->ifindex);
+	}
 	/* Attach what is wanted and not attached (or attached elsewhere). */
 	for (j = 0; j < n; j++) {
 		a = find_att(d, w[j].ifname, w[j].direction);

@@ -73,7 +73,11 @@ run_test() {
 	current_failed=0
 	rm -f "$WORK/failed"
 	echo "# $current"
-	"$1"
+	if declare -F "$1" >/dev/null; then
+		"$1"
+	else
+		fail "no such test: $1"
+	fi
 	[ -e "$WORK/failed" ] && current_failed=1
 	stop_daemon KILL
 	# Any daemon a test started and lost track of.

@@ -387,6 +387,29 @@ test_iface_recreate() {
 	say "re-attached ${ms} ms after the interface came back"
 }
 
+# With tc and both directions, the interface deleted and made again before
+# the daemon reads either event (it is stopped meanwhile): both hooks come
+# back, and the clsact qdisc the daemon made on the new interface is still
+# known as its own, so the stop (keep_attached = no) removes it. Found in
+# the Debian 12 VM: forgetting the egress hook after the ingress one was
+# attached again dropped the shared record, and the qdisc stayed.
+test_tc_recreate_at_once() {
+	write_conf "attach_mode=tc" "directions=ingress egress" "keep_attached=no"
+	start_daemon || return
+	kill -STOP "$DPID"
+	ip -n "$NS_B" link del vB
+	make_veth
+	kill -CONT "$DPID"
+	wait_for 80 log_count_ge 2 'Attached egress to vB' ||
+		fail "not re-attached: $(tail -n 5 "$DLOG")"
+	wait_for 80 log_count_ge 2 'Attached ingress to vB' ||
+		fail "ingress not re-attached"
+	[ -e "$(pin_layout)/att/qdisc:vB" ] || fail "the qdisc record is gone"
+	stop_daemon TERM
+	expect_eq "clsact qdiscs left" \
+		"$(tc -n "$NS_B" qdisc show dev vB | grep -c clsact)" 0
+}
+
 # Once started, the daemon keeps CAP_NET_ADMIN only (effective and
 # permitted), and everything after the start still works with it, here
 # with tc (the one later operation that needs a capability): re-attaching
@@ -605,7 +628,8 @@ DEFAULT_TESTS=(
 	test_restart_under_load test_upgrade_tcx test_upgrade_tc
 	test_incompatible_maps test_mode_switch test_first_on_hook_tcx
 	test_first_on_hook_tc test_foreign_tcx test_foreign_tc
-	test_tc_own_qdisc test_tc_interrupted_attach test_iface_recreate test_reload
+	test_tc_own_qdisc test_tc_interrupted_attach test_iface_recreate
+	test_tc_recreate_at_once test_reload
 	test_keep_attached_no test_second_instance test_notify
 	test_auto_interfaces test_bpffs_mount test_missing_caps
 	test_caps_after_start
