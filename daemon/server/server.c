@@ -453,11 +453,25 @@ static int on_client_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* Whether @c waits for us: an answer being written, or a request read. */
-static bool in_progress(const struct client *c)
+/*
+ * Whether @c waits for us: an answer being written, a request read, or a
+ * request sent that the loop has not read yet (a client accepted a moment
+ * ago has its request in the socket, not in its buffer: dropping it would
+ * drop a client that asked). Peeks into the free end of the line buffer,
+ * so nothing is consumed.
+ */
+static bool in_progress(struct client *c)
 {
-	return c->stream || c->out.len > c->out_sent ||
-	       memchr(c->in, '\n', c->in_len);
+	ssize_t n;
+
+	if (c->stream || c->out.len > c->out_sent ||
+	    memchr(c->in, '\n', c->in_len))
+		return true;
+	if (c->eof || c->discarding || c->in_len >= sizeof(c->in))
+		return false;
+	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len,
+		 MSG_PEEK | MSG_DONTWAIT);
+	return n > 0 && memchr(c->in + c->in_len, '\n', (size_t)n);
 }
 
 /*

@@ -12,8 +12,10 @@ Kinds (default counts in brackets):
   sorted    [10] an unlimited dump sorted by bytes, never read
   idle      [30] a connection that sends nothing
   huge       [1] a 10 MB request line
-Every client connects once, at the start, and stays until SECONDS have
-passed or the daemon closes it. Prints one line per kind: how many
+Every client connects once, at the start (the idle ones once the others
+have sent their requests: a client that has not asked yet is fair game for
+the daemon to drop to make room), and stays until SECONDS have passed or the
+daemon closes it. Prints one line per kind: how many
 connected, how many the daemon had closed by the end, and the error codes
 of the first answers.
 """
@@ -39,6 +41,23 @@ class Tally:
             self.closed += closed
             if code:
                 self.codes[code] = self.codes.get(code, 0) + 1
+
+
+class Countdown:
+    """Set once N clients have sent their requests."""
+
+    def __init__(self, n):
+        self.cond = threading.Condition()
+        self.n = n
+
+    def release(self):
+        with self.cond:
+            self.n -= 1
+            self.cond.notify_all()
+
+    def wait(self, timeout):
+        with self.cond:
+            self.cond.wait_for(lambda: self.n <= 0, timeout)
 
 
 def connect(path):
@@ -106,34 +125,47 @@ def wait_closed(s, end, tally, read=False, pace=0.0):
             pass
 
 
-def client(kind, path, end, tally):
+def client(kind, path, end, tally, asked):
+    if kind == "idle":
+        asked.wait(5)
     try:
         s = connect(path)
     except OSError:
         tally.add(code="connect_failed")
+        if kind != "idle":
+            asked.release()
         return
     tally.add(connected=1)
     try:
-        if kind == "pipelined":
-            s.sendall(b'{"cmd":"stats"}\n' * 200)
+        if kind == "idle":
             wait_closed(s, end, tally)
-        elif kind == "halfclosed":
-            s.sendall(b'{"cmd":"dump"}\n')
-            s.shutdown(socket.SHUT_WR)
+            return
+        try:
+            ask(kind, s)
+        finally:
+            asked.release()
+        if kind == "halfclosed":
             wait_closed(s, end, tally, read=True, pace=0.2)
-        elif kind == "sorted":
-            s.sendall(b'{"cmd":"dump","sort":"bytes"}\n')
-            wait_closed(s, end, tally)
-        elif kind == "idle":
-            wait_closed(s, end, tally)
-        elif kind == "huge":
-            try:
-                s.sendall(b"x" * (10 << 20) + b"\n")
-            except OSError:
-                pass
+        else:
             wait_closed(s, end, tally)
     finally:
         s.close()
+
+
+def ask(kind, s):
+    """Sends the request of a client of KIND."""
+    if kind == "pipelined":
+        s.sendall(b'{"cmd":"stats"}\n' * 200)
+    elif kind == "halfclosed":
+        s.sendall(b'{"cmd":"dump"}\n')
+        s.shutdown(socket.SHUT_WR)
+    elif kind == "sorted":
+        s.sendall(b'{"cmd":"dump","sort":"bytes"}\n')
+    elif kind == "huge":
+        try:
+            s.sendall(b"x" * (10 << 20) + b"\n")
+        except OSError:
+            pass
 
 
 def main():
@@ -146,11 +178,12 @@ def main():
         counts[k] = int(v)
     end = time.monotonic() + seconds
     tallies = {k: Tally() for k in counts}
+    asked = Countdown(sum(n for k, n in counts.items() if k != "idle"))
     threads = []
     for kind, n in counts.items():
         for _ in range(n):
             t = threading.Thread(target=client,
-                                 args=(kind, path, end, tallies[kind]),
+                                 args=(kind, path, end, tallies[kind], asked),
                                  daemon=True)
             t.start()
             threads.append(t)

@@ -221,6 +221,48 @@ test_many_clients() {
 	say "20 health checks answered beside 200 idle clients and a 10 MB line"
 }
 
+# A client whose request the daemon has not read yet (it came in with a
+# burst of connections while the loop was busy) waits for an answer: making
+# room for newcomers must drop one of the idle ones, never it.
+test_room_spares_asking() {
+	write_conf
+	start_daemon || return
+	local gid
+	gid=$(getent group "$SOCK_GROUP" | cut -d: -f3)
+	kill -STOP "$DPID"
+	setpriv --reuid=65534 --regid=65534 --groups="$gid" "$PY" -c '
+import socket, sys
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    return s
+asking = conn()
+asking.sendall(b"{\"cmd\":\"stats\"}\n")
+idle = [conn() for _ in range(40)]
+print("connected", flush=True)
+asking.settimeout(10)
+data = b""
+try:
+    while not data.endswith(b"\n"):
+        chunk = asking.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+except OSError:
+    pass
+sys.stdout.buffer.write(data)
+' "$SOCK" >"$WORK/asking.out" 2>&1 &
+	local py=$!
+	BG_PIDS+=($py)
+	wait_for 100 grep -q connected "$WORK/asking.out"
+	kill -CONT "$DPID"
+	wait "$py"
+	[ "$(sed 1d "$WORK/asking.out" | jq -c .ok 2>/dev/null)" = true ] ||
+		fail "the asking client got: $(head -c 300 "$WORK/asking.out")"
+	log_has "dropped the longest-idle" || fail "no idle client was dropped"
+	say "41 clients of one user at once: idle ones dropped, the one that asked answered"
+}
+
 # watch: redraws in place with rates, q quits and restores the terminal.
 test_watch() {
 	command -v tmux >/dev/null || { fail "tmux is missing"; return; }
@@ -347,7 +389,8 @@ test_exact_tables_and_json_errors() {
 
 DEFAULT_TESTS=(
 	test_schema_and_counts test_filters_and_sorts test_health_codes
-	test_permissions test_many_clients test_watch test_socket_activation
+	test_permissions test_many_clients test_room_spares_asking test_watch
+	test_socket_activation
 	test_idle_and_disconnect test_exact_tables_and_json_errors
 )
 

@@ -67,7 +67,7 @@ check "STATUS= is set" sh -c "systemctl status tcploggerd | grep -q 'Status: \"C
 
 flow 9000 20000
 check "traffic shows up in tcplogctl dump --json" sh -c \
-	"tcplogctl --json dump | jq -e '.connections[] | select(.dst_port == 9000 and .bytes > 20000)'"
+	"tcplogctl --json dump | jq -e '.connections[] | select(.dst_port == 9000 and .bytes > 20000)' | grep -q ."
 t1=$(total)
 check "systemctl restart succeeds" systemctl restart tcploggerd
 check "restart keeps the counts" test "$(total)" = "$t1"
@@ -80,7 +80,7 @@ check "the second start adopted the maps" sh -c "journalctl -b -u tcploggerd | g
 check "journalctl shows the start" sh -c "journalctl -b -u tcploggerd | grep -q 'Started: Counting on'"
 # closed_timeout 2 s, a scan every second.
 check "a closed-connection record in the journal" until_ok 100 sh -c \
-	"journalctl -b -u tcploggerd TCPLOG_DST_PORT=9001 TCPLOG_REASON=fin -o json | jq -e 'select(.TCPLOG_BYTES | tonumber > 5000)'"
+	"journalctl -b -u tcploggerd TCPLOG_DST_PORT=9001 TCPLOG_REASON=fin -o json | jq -e 'select(.TCPLOG_BYTES | tonumber > 5000)' | grep -q ."
 check "tcplogctl health exits 0" tcplogctl health
 
 pid=$(main_pid)

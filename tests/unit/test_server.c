@@ -162,7 +162,8 @@ static bool closed_by_server(int fd)
 
 	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
 		;
-	return n == 0;
+	/* A close with what we sent unread reads as a reset. */
+	return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
 static void test_requests_in_order(void)
@@ -418,6 +419,40 @@ static void test_share_and_busy(void)
 	teardown();
 }
 
+/*
+ * A request still in the socket, not yet read by the loop (a burst of
+ * connections is accepted in one go), is a client that asked: making room
+ * drops an idle one, though newer. A partial line asks nothing yet.
+ */
+static void test_room_spares_unread(void)
+{
+	int fds[5], i;
+	char buf[256];
+
+	setup();
+	srv.idle_ms = 60000;
+	srv.max_per_uid = 3;
+	for (i = 0; i < 3; i++) {
+		fds[i] = client();
+		spin(2);
+	}
+	/* No turn of the loop after these: both stay in the sockets. */
+	TL_CHECK(send(fds[0], "asked\n", 6, 0) == 6, "send");
+	TL_CHECK(send(fds[1], "part", 4, 0) == 4, "send");
+	fds[3] = client();
+	TL_EQ_U64(srv.evicted, 1);
+	TL_CHECK(closed_by_server(fds[1]), "the partial line made room");
+	TL_CHECK(!closed_by_server(fds[0]), "the unread request stays");
+	fds[4] = client();
+	TL_EQ_U64(srv.evicted, 2);
+	TL_CHECK(closed_by_server(fds[2]), "the idle one made room");
+	drain(fds[0], buf, sizeof(buf), 20);
+	TL_EQ_STR(buf, "{\"echo\":\"asked\"}\n");
+	for (i = 0; i < 5; i++)
+		close(fds[i]);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct tl_case cases[] = {
@@ -432,6 +467,8 @@ int main(void)
 		{ "waiting clients cost nothing", test_waiting_costs_nothing },
 		{ "the longest-idle client makes room", test_make_room },
 		{ "a user's share; busy when all wait", test_share_and_busy },
+		{ "an unread request is not dropped for room",
+		  test_room_spares_unread },
 	};
 
 	return TL_RUN(cases);
