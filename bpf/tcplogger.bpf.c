@@ -8,6 +8,7 @@
  */
 #include <linux/bpf.h>
 #include <linux/errno.h>
+#include <linux/in.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
@@ -27,6 +28,45 @@ const volatile bool force_copy_parse = TCPLOG_FORCE_COPY_PARSE;
 
 /* TCPLOG_EMBRYONIC_SHARE_PCT of max_connections, set at load time. */
 const volatile __s64 embryonic_max = TCPLOG_DEFAULT_MAX_CONNS / 2;
+
+/*
+ * enum tcplog_owner: the owner lookups this kernel allows, set at load
+ * time. Read-only data: the verifier never sees a helper call that is
+ * switched off, so a kernel without it still loads the program.
+ */
+const volatile __u32 owner_helpers = TCPLOG_OWNER_ALL;
+
+/*
+ * The kernel's own types, as far as the owner of an arriving packet needs
+ * them, relocated by CO-RE against the running kernel's BTF: TC programs
+ * may not call bpf_sk_cgroup_id(), so the cgroup id is read from the
+ * socket the way cgroup_id() does, sk->sk_cgrp_data.cgroup->kn->id
+ * (Linux 5.15 and later keep the cgroup pointer there).
+ */
+struct kernfs_node {
+	__u64 id;
+} __attribute__((preserve_access_index));
+
+struct cgroup {
+	struct kernfs_node *kn;
+} __attribute__((preserve_access_index));
+
+struct sock_cgroup_data {
+	struct cgroup *cgroup;
+} __attribute__((preserve_access_index));
+
+struct sock {
+	struct sock_cgroup_data sk_cgrp_data;
+} __attribute__((preserve_access_index));
+
+struct tcp_sock;
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -50,6 +90,22 @@ struct {
 	__type(key, __u32);
 	__type(value, struct tcplog_state);
 } tcplog_state SEC(".maps");
+
+/* Cgroup id -> unit name (struct tcplog_unit): the program adds ids, the
+ * daemon names them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPLOG_UNITS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u64);
+	__type(value, struct tcplog_unit);
+} tcplog_units SEC(".maps");
+
+/* Ids new to tcplog_units, for the daemon to name while the unit runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TCPLOG_OWNER_EVENTS_BYTES);
+} tcplog_owner_events SEC(".maps");
 
 /* Written by the daemon only; here so it is created and pinned with the
  * other maps (struct tcplog_totals). */
@@ -77,6 +133,15 @@ static __always_inline struct tcplog_state *shared_state(void)
 	__u32 zero = 0;
 
 	return bpf_map_lookup_elem(&tcplog_state, &zero);
+}
+
+/* The SYN bits an entry gains from a packet with these TCP flags. */
+static __always_inline __u64 syn_bits(__u8 flags)
+{
+	if (!(flags & TCPLOG_TCP_SYN))
+		return 0;
+	return flags & TCPLOG_TCP_ACK ? TCPLOG_CONN_SYN_ACK :
+					TCPLOG_CONN_SYN_SENT;
 }
 
 /* A packet without SYN completes an embryonic entry: once, on one CPU. */
@@ -113,8 +178,9 @@ static __always_inline void conn_add(struct tcplog_conn_val *val, __u32 len,
 	if (l2_len != val->l2_len)
 		__sync_fetch_and_add(&val->l2_extra,
 				     (__u64)l2_len - val->l2_len);
-	if ((val->tcp_flags & flags) != flags)
-		__sync_fetch_and_or(&val->tcp_flags, (__u64)flags);
+	if ((val->tcp_flags & flags) != flags ||
+	    (syn_bits(flags) && !(val->tcp_flags & syn_bits(flags))))
+		__sync_fetch_and_or(&val->tcp_flags, flags | syn_bits(flags));
 	if ((val->tcp_flags & TCPLOG_CONN_EMBRYONIC) &&
 	    !(flags & TCPLOG_TCP_SYN))
 		embryonic_done(val);
@@ -126,6 +192,112 @@ static __always_inline void conn_add(struct tcplog_conn_val *val, __u32 len,
 	 */
 	if (now > val->last_seen_ns)
 		val->last_seen_ns = now;
+}
+
+/*
+ * Whether the kernel delivers a packet to @key's destination locally (or
+ * cannot forward it at all), by the routing table: a wildcard listener
+ * matches any destination address, also one this host only forwards to.
+ */
+static __always_inline bool delivered_here(struct __sk_buff *skb,
+					   const struct tcplog_conn_key *key)
+{
+	struct bpf_fib_lookup p = {};
+	long ret;
+
+	p.ifindex = skb->ifindex;
+	p.l4_protocol = IPPROTO_TCP;
+	p.sport = key->src_port;
+	p.dport = key->dst_port;
+	if (key->family == TCPLOG_FAMILY_IPV4) {
+		p.family = AF_INET;
+		__builtin_memcpy(&p.ipv4_src, key->src_addr, 4);
+		__builtin_memcpy(&p.ipv4_dst, key->dst_addr, 4);
+	} else {
+		p.family = AF_INET6;
+		__builtin_memcpy(p.ipv6_src, key->src_addr, 16);
+		__builtin_memcpy(p.ipv6_dst, key->dst_addr, 16);
+	}
+	ret = bpf_fib_lookup(skb, &p, sizeof(p), 0);
+	/* Anything but a route out (or a reason it could not be one) is
+	 * delivery here; so is an error of the lookup itself. */
+	return ret != BPF_FIB_LKUP_RET_SUCCESS &&
+	       ret != BPF_FIB_LKUP_RET_NO_NEIGH &&
+	       ret != BPF_FIB_LKUP_RET_FRAG_NEEDED;
+}
+
+/* The cgroup of the socket an arriving packet is for; 0 if none. */
+static __always_inline __u64 ingress_owner(struct __sk_buff *skb,
+					   const struct tcplog_conn_key *key)
+{
+	struct bpf_sock_tuple t = {};
+	struct bpf_sock *sk;
+	__u32 len;
+	__u64 id;
+
+	if (key->family == TCPLOG_FAMILY_IPV4) {
+		__builtin_memcpy(&t.ipv4.saddr, key->src_addr, 4);
+		__builtin_memcpy(&t.ipv4.daddr, key->dst_addr, 4);
+		t.ipv4.sport = key->src_port;
+		t.ipv4.dport = key->dst_port;
+		len = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, key->src_addr, 16);
+		__builtin_memcpy(t.ipv6.daddr, key->dst_addr, 16);
+		t.ipv6.sport = key->src_port;
+		t.ipv6.dport = key->dst_port;
+		len = sizeof(t.ipv6);
+	}
+	/* The kernel's own demultiplexing, in the device's namespace: the
+	 * connection's socket, else the listener (for a SYN's request
+	 * socket too); a time-wait socket is none. */
+	sk = bpf_sk_lookup_tcp(skb, &t, len, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	id = 0;
+	if (sk->state != BPF_TCP_LISTEN ||
+	    !(owner_helpers & TCPLOG_OWNER_ROUTED) ||
+	    delivered_here(skb, key)) {
+		struct sock *ks = (struct sock *)bpf_skc_to_tcp_sock(sk);
+
+		if (ks)
+			id = ks->sk_cgrp_data.cgroup->kn->id;
+	}
+	bpf_sk_release(sk);
+	return id;
+}
+
+/* An unnamed owner: what the program puts in tcplog_units. */
+const struct tcplog_unit no_name = {};
+
+/*
+ * A new entry's owner: the first entry of an id adds it to tcplog_units
+ * (one CPU wins the insert) and tells the daemon, once per id.
+ */
+static __always_inline void owner_seen(__u64 id)
+{
+	if (!id || bpf_map_lookup_elem(&tcplog_units, &id))
+		return;
+	if (!bpf_map_update_elem(&tcplog_units, &id, &no_name, BPF_NOEXIST))
+		bpf_ringbuf_output(&tcplog_owner_events, &id, sizeof(id), 0);
+}
+
+/* The owner of a new entry: struct tcplog_conn_val's cgroup_id. */
+static __always_inline __u64 owner_of(struct __sk_buff *skb,
+				      const struct tcplog_conn_key *key,
+				      enum tcplog_direction dir)
+{
+	__u64 id = 0;
+
+	if (dir == TCPLOG_DIR_EGRESS) {
+		if (owner_helpers & TCPLOG_OWNER_EGRESS)
+			id = bpf_skb_cgroup_id(skb);
+	} else if (owner_helpers & TCPLOG_OWNER_INGRESS) {
+		id = ingress_owner(skb, key);
+	}
+	/* The root cgroup holds no service on a systemd host, only the
+	 * kernel's own sockets: their resets and time-wait answers. */
+	return id == TCPLOG_ROOT_CGROUP_ID ? 0 : id;
 }
 
 static __always_inline int handle_packet(struct __sk_buff *skb,
@@ -210,7 +382,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 			.gso_extra = segs - 1,
 			.first_seen_ns = now,
 			.last_seen_ns = now,
-			.tcp_flags = info.tcp_flags,
+			.tcp_flags = info.tcp_flags | syn_bits(info.tcp_flags),
 			.l2_len = l2_len,
 		};
 
@@ -228,11 +400,14 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 			}
 			init.tcp_flags |= TCPLOG_CONN_EMBRYONIC;
 		}
+		/* Once per entry: established packets pay nothing. */
+		init.cgroup_id = owner_of(skb, &key, dir);
 		err = bpf_map_update_elem(&tcplog_conns, &key, &init,
 					  BPF_NOEXIST);
 		if (!err) {
 			if (syn)
 				__sync_fetch_and_add(&syn->embryonic, 1);
+			owner_seen(init.cgroup_id);
 			goto counted;
 		}
 		/* Another CPU created it between our lookup and update. */

@@ -13,7 +13,7 @@
 
 #include <linux/types.h>
 
-#define TCPLOG_ABI_VERSION 2
+#define TCPLOG_ABI_VERSION 3
 
 /* Capacity of the connection map unless configuration says otherwise. */
 #define TCPLOG_DEFAULT_MAX_CONNS 262144
@@ -113,6 +113,15 @@ struct tcplog_conn_key {
  *
  * Timestamps are CLOCK_BOOTTIME (it keeps running across suspend), with the
  * resolution of the kernel tick: see struct tcplog_percpu.
+ *
+ * cgroup_id is the cgroup (v2 id) of the local socket the connection
+ * belongs to, found once, by the packet that creates the entry: on egress
+ * the packet's own socket; on ingress the socket the kernel will deliver
+ * it to (the same lookup as TCP's receive path: the connection's socket,
+ * or the listener a SYN is for). 0 when there is none: forwarded traffic,
+ * a SYN to a closed port, the kernel's own answers (resets, time-wait
+ * ACKs, sent from sockets in the root cgroup), and kernels or
+ * configurations without the helpers (enum tcplog_owner).
  */
 struct tcplog_conn_val {
 	__u64 counter; /* atomic fetch-add, every packet */
@@ -126,6 +135,7 @@ struct tcplog_conn_val {
 			  * below; atomic or and and, on change only */
 	__u32 l2_len; /* set at creation, never changed */
 	__u32 pad; /* always zero */
+	__u64 cgroup_id; /* set at creation, never changed: the owner */
 };
 
 /*
@@ -142,6 +152,55 @@ struct tcplog_conn_val {
  */
 #define TCPLOG_TCP_FLAGS_MASK 0xffULL
 #define TCPLOG_CONN_EMBRYONIC (1ULL << 8)
+
+/*
+ * Who opened the connection, for the connection view that merges an entry
+ * with the entry of the opposite direction: TCPLOG_CONN_SYN_SENT once the
+ * entry carried a SYN without ACK (its sender opened the connection),
+ * TCPLOG_CONN_SYN_ACK once it carried a SYN with ACK (its receiver did).
+ * Set on SYN packets only, when not yet set: the established path never
+ * writes them.
+ */
+#define TCPLOG_CONN_SYN_SENT (1ULL << 9)
+#define TCPLOG_CONN_SYN_ACK (1ULL << 10)
+
+/*
+ * Which owner lookups the program makes (its read-only owner_helpers),
+ * set by the daemon at load time from what the kernel allows in TC
+ * programs; a lookup left out leaves cgroup_id 0.
+ */
+enum tcplog_owner {
+	/* Egress: bpf_skb_cgroup_id() (the packet's socket). */
+	TCPLOG_OWNER_EGRESS = 1,
+	/* Ingress: bpf_sk_lookup_tcp() and bpf_sk_cgroup_id(). */
+	TCPLOG_OWNER_INGRESS = 2,
+	/* Ingress: bpf_fib_lookup(), so that a packet to another host that
+	 * a local wildcard listener of the same port would match (forwarded
+	 * traffic) is not given that listener's owner. */
+	TCPLOG_OWNER_ROUTED = 4,
+	TCPLOG_OWNER_ALL = 7,
+};
+
+/* The root cgroup's id on cgroup v2: where the kernel's own sockets are. */
+#define TCPLOG_ROOT_CGROUP_ID 1
+
+/*
+ * The owners' unit names: a hash map from cgroup id to the name of its
+ * systemd unit, pinned with the other maps so that a name survives the
+ * unit (a cgroup is gone once its unit stops) and the daemon's restarts.
+ * The program inserts an empty name for an id it meets first in a new
+ * entry and tells the daemon on the owner_events ring buffer (the id, 8
+ * bytes), which resolves it at once, while the unit still runs, and
+ * writes the name. "-": resolved, a cgroup of no unit. At most
+ * TCPLOG_UNITS_MAX ids; beyond, the daemon resolves lazily.
+ */
+#define TCPLOG_UNITS_MAX 8192
+#define TCPLOG_UNIT_NAME_MAX 256
+#define TCPLOG_OWNER_EVENTS_BYTES (64 * 1024)
+
+struct tcplog_unit {
+	char name[TCPLOG_UNIT_NAME_MAX]; /* NUL-terminated; "": not yet */
+};
 
 #define TCPLOG_COUNTER_PACKET (1ULL << 32)
 #define TCPLOG_COUNTER_BYTES_MASK 0xffffffffULL
@@ -276,15 +335,17 @@ struct tcplog_totals {
  * changes a layout without bumping TCPLOG_ABI_VERSION.
  */
 _Static_assert(sizeof(struct tcplog_conn_key) == 48, "conn key layout");
-_Static_assert(sizeof(struct tcplog_conn_val) == 72, "conn value layout");
+_Static_assert(sizeof(struct tcplog_conn_val) == 80, "conn value layout");
 _Static_assert(sizeof(struct tcplog_dp_stats) == 8 * TCPLOG_STAT_MAX,
 	       "stats layout");
 _Static_assert(sizeof(struct tcplog_percpu) == 8 * TCPLOG_STAT_MAX + 16,
 	       "per-CPU layout");
-_Static_assert(sizeof(struct tcplog_take) == 16 + 48 + 72, "take layout");
+_Static_assert(sizeof(struct tcplog_take) == 16 + 48 + 80, "take layout");
 _Static_assert(sizeof(struct tcplog_state) == 64 + sizeof(struct tcplog_take),
 	       "shared state layout");
 _Static_assert(sizeof(struct tcplog_totals) == 8 * (5 + TCPLOG_REASON_MAX),
 	       "totals layout");
+_Static_assert(sizeof(struct tcplog_unit) == TCPLOG_UNIT_NAME_MAX,
+	       "unit name layout");
 
 #endif /* TCPLOGGER_H */

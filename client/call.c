@@ -75,8 +75,10 @@ void ctl_dump_request(const struct ctl_opts *o, char *buf, size_t size)
 		jw_kv_string(&w, "sort", o->sort_name);
 	if (r->limit)
 		jw_kv_u64(&w, "limit", r->limit);
+	if (r->view == API_VIEW_CONNECTIONS)
+		jw_kv_string(&w, "view", "connections");
 	if (r->iface[0] || r->host_family || r->port >= 0 || r->vlan >= 0 ||
-	    r->state) {
+	    r->state || r->unit[0]) {
 		char host[64];
 
 		jw_key(&w, "filter");
@@ -96,6 +98,8 @@ void ctl_dump_request(const struct ctl_opts *o, char *buf, size_t size)
 			jw_kv_string(&w, "state",
 				     r->state == API_STATE_OPEN ? "open" :
 								  "closed");
+		if (r->unit[0])
+			jw_kv_string(&w, "unit", r->unit);
 		jw_object_end(&w);
 	}
 	jw_object_end(&w);

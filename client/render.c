@@ -185,6 +185,16 @@ void conn_columns(const struct json_object *c, const char **row, char *ifc,
 	row[4] = json_str(c, "state");
 }
 
+const char *unit_of(const struct json_object *c)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(c, "unit", &v) &&
+			       json_object_is_type(v, json_type_string) ?
+		       json_object_get_string(v) :
+		       "-";
+}
+
 void short_time(char *buf, size_t size, const char *rfc3339)
 {
 	const char *t = strchr(rfc3339, 'T');
@@ -195,12 +205,13 @@ void short_time(char *buf, size_t size, const char *rfc3339)
 int render_dump(const struct json_object *resp, bool human, FILE *out)
 {
 	static const char *const head[] = {
-		"IFACE",    "DIR",   "SOURCE",	 "DESTINATION",
-		"STATE",    "BYTES", "IP_BYTES", "PACKETS",
-		"SEGMENTS", "FLAGS", "FIRST",	 "LAST"
+		"IFACE", "DIR",	     "SOURCE",	"DESTINATION", "STATE",
+		"BYTES", "IP_BYTES", "PACKETS", "SEGMENTS",    "FLAGS",
+		"FIRST", "LAST",     "UNIT"
 	};
-	static const bool right[] = { false, false, false, false, false, true,
-				      true,  true,  true,  false, false, false };
+	static const bool right[] = { false, false, false, false, false,
+				      true,  true,  true,  true,  false,
+				      false, false, false };
 	struct json_object *conns = json_array(resp, "connections"), *c, *f,
 			   *fl;
 	size_t k, n = conns ? json_object_array_length(conns) : 0, j, nf;
@@ -208,9 +219,9 @@ int render_dump(const struct json_object *resp, bool human, FILE *out)
 	char ifc[80], src[80], dst[80], b[32], ib[32], p[32], s[32], flags[64],
 		first[16], last[16];
 
-	table_init(&t, 12, head, right);
+	table_init(&t, 13, head, right);
 	for (k = 0; k < n; k++) {
-		const char *row[12];
+		const char *row[13];
 		size_t used = 0;
 
 		c = json_object_array_get_idx(conns, k);
@@ -240,10 +251,113 @@ int render_dump(const struct json_object *resp, bool human, FILE *out)
 		row[9] = flags[0] ? flags : "-";
 		row[10] = first;
 		row[11] = last;
+		row[12] = unit_of(c);
 		table_add(&t, row);
 	}
 	table_print(&t, out, 0);
 	return 0;
+}
+
+/* One direction's counts (orig or reply) of a connection object. */
+static const struct json_object *side_of(const struct json_object *c,
+					 const char *name)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(c, name, &v) &&
+			       json_object_is_type(v, json_type_object) ?
+		       v :
+		       NULL;
+}
+
+int render_connections(const struct json_object *resp, bool human, FILE *out)
+{
+	static const char *const head[] = { "IFACE",	   "OPENED", "SOURCE",
+					    "DESTINATION", "STATE",  "RX",
+					    "RX_PKTS",	   "TX",     "TX_PKTS",
+					    "FIRST",	   "LAST",   "UNIT" };
+	static const bool right[] = { false, false, false, false, false, true,
+				      true,  true,  true,  false, false, false };
+	struct json_object *conns = json_array(resp, "connections"), *c;
+	const struct json_object *orig, *reply, *rx, *tx;
+	size_t k, n = conns ? json_object_array_length(conns) : 0;
+	struct table t;
+	char ifc[80], src[80], dst[80], rb[32], rp[32], tb[32], tp[32],
+		first[16], last[16];
+	bool in;
+
+	table_init(&t, 12, head, right);
+	for (k = 0; k < n; k++) {
+		const char *row[12];
+
+		c = json_object_array_get_idx(conns, k);
+		conn_columns(c, row, ifc, src, dst, sizeof(src));
+		/* The opener's packets came in: opened by the far end. */
+		in = !strcmp(json_str(c, "direction"), "ingress");
+		orig = side_of(c, "orig");
+		reply = side_of(c, "reply");
+		rx = in ? orig : reply;
+		tx = in ? reply : orig;
+		fmt_bytes(rb, sizeof(rb), rx ? json_u64(rx, "bytes") : 0,
+			  human);
+		fmt_count(rp, sizeof(rp), rx ? json_u64(rx, "packets") : 0,
+			  human);
+		fmt_bytes(tb, sizeof(tb), tx ? json_u64(tx, "bytes") : 0,
+			  human);
+		fmt_count(tp, sizeof(tp), tx ? json_u64(tx, "packets") : 0,
+			  human);
+		short_time(first, sizeof(first), json_str(c, "first_seen"));
+		short_time(last, sizeof(last), json_str(c, "last_seen"));
+		row[1] = !strcmp(json_str(c, "opened"), "unknown") ? "?" :
+			 in					   ? "remote" :
+								     "local";
+		row[5] = rb;
+		row[6] = rp;
+		row[7] = tb;
+		row[8] = tp;
+		row[9] = first;
+		row[10] = last;
+		row[11] = unit_of(c);
+		table_add(&t, row);
+	}
+	table_print(&t, out, 0);
+	return 0;
+}
+
+/* stats' "units": one row per unit, what came in and went out. */
+static void render_units(const struct json_object *resp, FILE *out)
+{
+	static const char *const head[] = { "UNIT", "IN_BYTES", "IN_PKTS",
+					    "OUT_BYTES", "OUT_PKTS" };
+	static const bool right[] = { false, true, true, true, true };
+	struct json_object *units = json_array(resp, "units"), *u;
+	const struct json_object *in, *eg;
+	size_t k, n = units ? json_object_array_length(units) : 0;
+	char ib[32], ip[32], ob[32], op[32];
+	struct table t;
+
+	if (!n)
+		return;
+	table_init(&t, 5, head, right);
+	for (k = 0; k < n; k++) {
+		const char *row[5] = { NULL, ib, ip, ob, op };
+
+		u = json_object_array_get_idx(units, k);
+		in = side_of(u, "ingress");
+		eg = side_of(u, "egress");
+		row[0] = unit_of(u);
+		fmt_bytes(ib, sizeof(ib), in ? json_u64(in, "bytes") : 0,
+			  false);
+		fmt_count(ip, sizeof(ip), in ? json_u64(in, "packets") : 0,
+			  false);
+		fmt_bytes(ob, sizeof(ob), eg ? json_u64(eg, "bytes") : 0,
+			  false);
+		fmt_count(op, sizeof(op), eg ? json_u64(eg, "packets") : 0,
+			  false);
+		table_add(&t, row);
+	}
+	fprintf(out, "\n");
+	table_print(&t, out, 0);
 }
 
 int render_stats(const struct json_object *resp, FILE *out)
@@ -275,6 +389,7 @@ int render_stats(const struct json_object *resp, FILE *out)
 		}
 	}
 	table_print(&t, out, 0);
+	render_units(resp, out);
 	return 0;
 }
 

@@ -50,8 +50,12 @@ void conn_columns(const struct json_object *c, const char **row, char *ifc,
 		  char *src, char *dst, size_t size);
 /* "2026-11-30T03:47:39.396190Z" -> "03:47:39.396" (@size 13 or more). */
 void short_time(char *buf, size_t size, const char *rfc3339);
+/* A connection object's unit, "-" if none. */
+const char *unit_of(const struct json_object *c);
 
 int render_dump(const struct json_object *resp, bool human, FILE *out);
+/* The connection view: one row per connection, RX and TX. */
+int render_connections(const struct json_object *resp, bool human, FILE *out);
 int render_stats(const struct json_object *resp, FILE *out);
 int render_version(const struct json_object *resp, FILE *out);
 

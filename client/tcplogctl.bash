@@ -15,11 +15,11 @@ _tcplogctl()
 	--sort) COMPREPLY=($(compgen -W "bytes packets segments first_seen last_seen" -- "$cur")); return ;;
 	--state) COMPREPLY=($(compgen -W "open closed" -- "$cur")); return ;;
 	--iface) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
-	--limit|--port|--host|--vlan|--interval) return ;;
+	--limit|--port|--host|--vlan|--unit|--interval) return ;;
 	esac
 	case $cmd in
 	"") COMPREPLY=($(compgen -W "dump watch stats health reset version --socket --json --human --help" -- "$cur")) ;;
-	dump) COMPREPLY=($(compgen -W "--sort --limit --iface --host --port --state --vlan --json --human --socket" -- "$cur")) ;;
+	dump) COMPREPLY=($(compgen -W "--sort --limit --iface --host --port --state --vlan --unit --connections --json --human --socket" -- "$cur")) ;;
 	watch) COMPREPLY=($(compgen -W "--interval --sort --limit --human --socket" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -W "--json --socket" -- "$cur")) ;;
 	esac

@@ -170,6 +170,24 @@ static int opt_vlan(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 	return 0;
 }
 
+static int opt_unit(struct ctl_opts *o, const char *arg, struct ctl_error *err)
+{
+	if (!arg[0] || strlen(arg) >= sizeof(o->req.unit) || strchr(arg, '/'))
+		return usage_error(err, "unit", arg,
+				   "not a unit name (nginx.service)");
+	snprintf(o->req.unit, sizeof(o->req.unit), "%s", arg);
+	return 0;
+}
+
+static int opt_connections(struct ctl_opts *o, const char *arg,
+			   struct ctl_error *err)
+{
+	(void)arg;
+	(void)err;
+	o->req.view = API_VIEW_CONNECTIONS;
+	return 0;
+}
+
 static int opt_state(struct ctl_opts *o, const char *arg, struct ctl_error *err)
 {
 	if (!strcmp(arg, "open"))
@@ -224,6 +242,10 @@ static const struct opt opts[] = {
 	{ "state", 0, "open|closed", FOR_DUMP, opt_state,
 	  "open, or closed by FIN or RST" },
 	{ "vlan", 0, "ID", FOR_DUMP, opt_vlan, "tagged with VLAN ID" },
+	{ "unit", 0, "NAME", FOR_DUMP, opt_unit,
+	  "owned by systemd unit NAME (the local socket's)" },
+	{ "connections", 0, NULL, FOR_DUMP, opt_connections,
+	  "one row per connection, both directions (RX and TX)" },
 	{ "interval", 0, "SECONDS", FOR_WATCH, opt_interval,
 	  "redraw period (default 1)" },
 };
@@ -321,7 +343,10 @@ static int run_simple(const struct ctl_opts *o, struct ctl_error *err)
 	}
 	switch (running->api) {
 	case API_CMD_DUMP:
-		render_dump(resp, o->human, stdout);
+		if (o->req.view == API_VIEW_CONNECTIONS)
+			render_connections(resp, o->human, stdout);
+		else
+			render_dump(resp, o->human, stdout);
 		break;
 	case API_CMD_STATS:
 		render_stats(resp, stdout);

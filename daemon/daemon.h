@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+struct ring_buffer;
+
 #include "api.h"
 #include "attach.h"
 #include "config.h"
@@ -35,11 +37,14 @@ struct daemon {
 	struct maps maps;
 	struct tcplog_clock wall; /* boot time -> wall clock, kept stable */
 	struct expiry expiry;
+	struct units units; /* cgroup ids to unit names */
+	struct unit_stats unit_stats; /* bytes and packets per unit */
 	struct api api;
 	struct server server;
 	int netlink_fd; /* rtnetlink events, -1 if none */
 	sd_event *event;
-	sd_event_source *expiry_src, *status_src, *netlink_src;
+	sd_event_source *expiry_src, *status_src, *netlink_src, *owner_src;
+	struct ring_buffer *owner_rb; /* ids new to the names map */
 };
 
 /* Every descriptor closed (-1), nothing owned yet. */

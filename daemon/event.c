@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <systemd/sd-daemon.h>
+#include <bpf/libbpf.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -342,6 +343,33 @@ static void end(void *stream)
 	api_dump_free(stream);
 }
 
+/* One id the program met first (tcplogger.h, struct tcplog_unit). */
+static int on_owner_event(void *ctx, void *data, size_t size)
+{
+	__u64 id;
+
+	if (size >= sizeof(id)) {
+		memcpy(&id, data, sizeof(id));
+		units_note(ctx, id);
+	}
+	return 0;
+}
+
+/* New owners reported: named now, while their units still run. */
+static int on_owner_events(sd_event_source *src, int fd, uint32_t events,
+			   void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)src;
+	(void)fd;
+	(void)events;
+	if (d->owner_rb)
+		ring_buffer__consume(d->owner_rb);
+	units_flush(&d->units);
+	return 0;
+}
+
 static int add_sources(struct daemon *d)
 {
 	const struct server_handler handler = {
@@ -384,6 +412,10 @@ static int add_sources(struct daemon *d)
 	if (err >= 0 && d->netlink_fd >= 0)
 		err = sd_event_add_io(e, &d->netlink_src, d->netlink_fd,
 				      EPOLLIN, on_netlink, d);
+	if (err >= 0 && d->owner_rb)
+		err = sd_event_add_io(e, &d->owner_src,
+				      ring_buffer__epoll_fd(d->owner_rb),
+				      EPOLLIN, on_owner_events, d);
 	if (err >= 0)
 		err = server_start(&d->server, e, &handler);
 	return err < 0 ? err : 0;
@@ -453,7 +485,28 @@ int daemon_wire(struct daemon *d)
 	tcplog_clock_init(&d->wall);
 	expiry_init(&d->expiry, &d->maps, &d->wall);
 	expiry_configure(&d->expiry, &d->cfg);
+	err = units_init(&d->units, NULL);
+	if (!err)
+		err = unitstats_init(&d->unit_stats);
+	if (err)
+		return err;
+	/* Names an earlier daemon found; ids reported meanwhile, named at
+	 * the first flush. */
+	units_use_map(&d->units, loader_units_fd(&d->loader));
+	d->owner_rb = ring_buffer__new(loader_owner_events_fd(&d->loader),
+				       on_owner_event, &d->units, NULL);
+	if (!d->owner_rb)
+		log_warn("Cannot read the new owners' ring buffer: %s; unit "
+			 "names are found lazily (a short-lived unit may go "
+			 "unnamed)",
+			 strerror(errno));
+	ring_buffer__consume(d->owner_rb);
+	units_flush(&d->units);
+	d->expiry.units = &d->units;
+	d->expiry.unit_stats = &d->unit_stats;
 	d->api = (struct api){ .maps = &d->maps,
+			       .units = &d->units,
+			       .unit_stats = &d->unit_stats,
 			       .wall = &d->wall,
 			       .hooks = &d->hooks,
 			       .sort_budget.limit = SNAPSHOT_SORT_BUDGET,
@@ -469,8 +522,13 @@ void daemon_close(struct daemon *d)
 	server_close(&d->server);
 	d->expiry_src = sd_event_source_disable_unref(d->expiry_src);
 	expiry_free(&d->expiry);
+	units_free(&d->units);
+	unitstats_free(&d->unit_stats);
 	d->status_src = sd_event_source_disable_unref(d->status_src);
 	d->netlink_src = sd_event_source_disable_unref(d->netlink_src);
+	d->owner_src = sd_event_source_disable_unref(d->owner_src);
+	ring_buffer__free(d->owner_rb);
+	d->owner_rb = NULL;
 	d->event = sd_event_unref(d->event);
 	if (d->netlink_fd >= 0)
 		close(d->netlink_fd);

@@ -20,11 +20,43 @@ void tcplog_conn_derive(const struct tcplog_conn_val *val,
 	out->embryonic = val->tcp_flags & TCPLOG_CONN_EMBRYONIC;
 	out->first_seen_ns = val->first_seen_ns;
 	out->last_seen_ns = val->last_seen_ns;
+	out->cgroup_id = val->cgroup_id;
+	out->syn_sent = val->tcp_flags & TCPLOG_CONN_SYN_SENT;
+	out->syn_ack = val->tcp_flags & TCPLOG_CONN_SYN_ACK;
 }
 
 bool tcplog_conn_is_closed(__u64 tcp_flags)
 {
 	return tcp_flags & (TCPLOG_TCP_FIN | TCPLOG_TCP_RST);
+}
+
+bool tcplog_pair_is_closed(const struct tcplog_conn_counts *a,
+			   const struct tcplog_conn_counts *b)
+{
+	if (!b)
+		return tcplog_conn_is_closed(a->tcp_flags);
+	if ((a->tcp_flags | b->tcp_flags) & TCPLOG_TCP_RST)
+		return true;
+	return (a->tcp_flags & TCPLOG_TCP_FIN) &&
+	       (b->tcp_flags & TCPLOG_TCP_FIN);
+}
+
+bool tcplog_pair_a_opened(const struct tcplog_conn_counts *a,
+			  const struct tcplog_conn_counts *b,
+			  enum tcplog_opened *how)
+{
+	bool b_sent = b && b->syn_sent;
+
+	*how = TCPLOG_OPENED_SYN;
+	if (a->syn_sent != b_sent)
+		return a->syn_sent;
+	if (!a->syn_sent) {
+		*how = TCPLOG_OPENED_SYN_ACK;
+		if (a->syn_ack != (b && b->syn_ack))
+			return !a->syn_ack;
+		*how = TCPLOG_OPENED_UNKNOWN;
+	}
+	return !b || a->first_seen_ns <= b->first_seen_ns;
 }
 
 void tcplog_stats_sum(const struct tcplog_percpu *percpu, int ncpus,

@@ -37,6 +37,14 @@ enum api_sort {
 	API_SORT_LAST_SEEN,
 };
 
+enum api_view {
+	API_VIEW_FLOWS, /* one object per entry: one direction */
+	API_VIEW_CONNECTIONS, /* both directions of a connection merged */
+};
+
+/* The longest unit name a filter takes (systemd's UNIT_NAME_MAX). */
+#define API_UNIT_MAX 256
+
 enum api_state_filter {
 	API_STATE_ANY,
 	API_STATE_OPEN,
@@ -63,6 +71,8 @@ struct api_request {
 	int port; /* -1 = any; matches source or destination */
 	int vlan; /* -1 = any; matches any of the entry's VLAN IDs */
 	enum api_state_filter state;
+	char unit[API_UNIT_MAX]; /* "" = any; else the owner's unit */
+	enum api_view view;
 };
 
 #define API_ERR_MSG_SIZE 256

@@ -130,6 +130,15 @@ static int parse_filter(const cJSON *filter, struct api_request *req,
 				return refuse(code, API_ERR_BAD_REQUEST, msg,
 					      "filter.state must be \"open\" "
 					      "or \"closed\"");
+		} else if (!strcmp(k, "unit")) {
+			if (!cJSON_IsString(item) || !item->valuestring[0] ||
+			    strlen(item->valuestring) >= API_UNIT_MAX ||
+			    strchr(item->valuestring, '/'))
+				return refuse(code, API_ERR_BAD_REQUEST, msg,
+					      "filter.unit must be a unit name "
+					      "(\"nginx.service\")");
+			snprintf(req->unit, sizeof(req->unit), "%s",
+				 item->valuestring);
 		} else {
 			return refuse(code, API_ERR_BAD_REQUEST, msg,
 				      "unknown filter field \"%.64s\"", k);
@@ -220,6 +229,19 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 				goto out;
 			}
 			req->limit = (uint64_t)limit;
+		} else if (!strcmp(k, "view")) {
+			if (cJSON_IsString(item) &&
+			    !strcmp(item->valuestring, "flows"))
+				req->view = API_VIEW_FLOWS;
+			else if (cJSON_IsString(item) &&
+				 !strcmp(item->valuestring, "connections"))
+				req->view = API_VIEW_CONNECTIONS;
+			else {
+				ret = refuse(code, API_ERR_BAD_REQUEST, msg,
+					     "\"view\" must be \"flows\" or "
+					     "\"connections\"");
+				goto out;
+			}
 		} else if (!strcmp(k, "filter")) {
 			ret = parse_filter(item, req, code, msg);
 			if (ret)
@@ -236,9 +258,10 @@ int api_parse_request(const char *line, size_t len, struct api_request *req,
 	else if (req->cmd != API_CMD_DUMP &&
 		 (req->sort || req->limit || req->iface[0] ||
 		  req->host_family || req->port >= 0 || req->vlan >= 0 ||
-		  req->state))
+		  req->state || req->unit[0] || req->view))
 		ret = refuse(code, API_ERR_BAD_REQUEST, msg,
-			     "sort, limit and filter apply to dump only");
+			     "view, sort, limit and filter apply to dump "
+			     "only");
 out:
 	cJSON_Delete(root);
 	return ret;

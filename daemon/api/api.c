@@ -27,6 +27,7 @@ struct dump_stream {
 	struct api_peer peer;
 	struct tcplog_clock clock; /* one for the whole dump */
 	struct time_cache times;
+	struct units *units;
 };
 
 static void write_time(struct jw *w, const char *key, struct time_cache *tc,
@@ -55,18 +56,42 @@ static void write_time(struct jw *w, const char *key, struct time_cache *tc,
 	jw_kv_string(w, key, tc->text);
 }
 
-static void write_conn(struct jw *w, const struct conn_rec *r,
-		       struct dump_stream *ds)
+/* cgroup_id and unit: the connection's owner (struct tcplog_conn_val). */
+static void write_owner(struct jw *w, struct units *units, __u64 cgroup_id)
+{
+	const char *unit = units ? units_name(units, cgroup_id) : NULL;
+
+	jw_kv_u64(w, "cgroup_id", cgroup_id);
+	jw_key(w, "unit");
+	if (unit)
+		jw_string(w, unit);
+	else
+		jw_null(w);
+}
+
+static void write_flags(struct jw *w, __u64 flags)
+{
+	unsigned int bit;
+
+	jw_key(w, "tcp_flags");
+	jw_array_begin(w);
+	for (bit = 1; bit <= TCPLOG_TCP_CWR; bit <<= 1)
+		if (flags & bit)
+			jw_string(w, tcplog_tcp_flag_name(bit));
+	jw_array_end(w);
+}
+
+/* The fields of a key: where, which way, the 4-tuple. */
+static void write_key(struct jw *w, const struct tcplog_conn_key *k,
+		      struct dump_stream *ds)
 {
 	char src[TCPLOG_ADDR_STRLEN], dst[TCPLOG_ADDR_STRLEN];
-	const struct tcplog_conn_key *k = &r->key;
-	unsigned int bit, i;
+	unsigned int i;
 
 	if (tcplog_format_addr(k->family, k->src_addr, src, sizeof(src)))
 		snprintf(src, sizeof(src), "?");
 	if (tcplog_format_addr(k->family, k->dst_addr, dst, sizeof(dst)))
 		snprintf(dst, sizeof(dst), "?");
-	jw_object_begin(w);
 	jw_kv_string(w, "ifname", ifname_of(&ds->snap.ifnames, k->ifindex));
 	jw_kv_u64(w, "ifindex", k->ifindex);
 	jw_kv_string(w, "direction",
@@ -82,20 +107,86 @@ static void write_conn(struct jw *w, const struct conn_rec *r,
 	jw_kv_u64(w, "src_port", ntohs(k->src_port));
 	jw_kv_string(w, "dst_ip", dst);
 	jw_kv_u64(w, "dst_port", ntohs(k->dst_port));
+}
+
+/* One direction's counts in the connection view; NULL: not counted. */
+static void write_side(struct jw *w, const char *name,
+		       const struct tcplog_conn_counts *c)
+{
+	static const struct tcplog_conn_counts none;
+
+	if (!c)
+		c = &none;
+	jw_key(w, name);
+	jw_object_begin(w);
+	jw_kv_u64(w, "bytes", c->bytes);
+	jw_kv_u64(w, "ip_bytes", c->ip_bytes);
+	jw_kv_u64(w, "packets", c->packets);
+	jw_kv_u64(w, "segments", c->segments);
+	write_flags(w, c->tcp_flags);
+	jw_object_end(w);
+}
+
+static const char *const opened_names[] = {
+	[TCPLOG_OPENED_SYN] = "syn",
+	[TCPLOG_OPENED_SYN_ACK] = "syn_ack",
+	[TCPLOG_OPENED_UNKNOWN] = "unknown",
+};
+
+/* A connection, both directions merged, from the opener's side. */
+static void write_pair(struct jw *w, const struct conn_pair *p,
+		       struct dump_stream *ds)
+{
+	const struct tcplog_conn_counts *a = &p->r.c;
+	const struct tcplog_conn_counts *b = p->has_peer ? &p->peer : NULL;
+	const struct tcplog_conn_counts *orig, *reply;
+	struct tcplog_conn_key k = p->r.key;
+	enum tcplog_opened how;
+	__u64 first = a->first_seen_ns, last = a->last_seen_ns;
+
+	if (tcplog_pair_a_opened(a, b, &how)) {
+		orig = a;
+		reply = b;
+	} else {
+		conn_key_reverse(&p->r.key, &k);
+		orig = b;
+		reply = a;
+	}
+	if (b && b->first_seen_ns < first)
+		first = b->first_seen_ns;
+	if (b && b->last_seen_ns > last)
+		last = b->last_seen_ns;
+	jw_object_begin(w);
+	write_key(w, &k, ds);
+	jw_kv_string(w, "opened", opened_names[how]);
+	write_side(w, "orig", orig);
+	write_side(w, "reply", reply);
+	write_time(w, "first_seen", &ds->times, &ds->clock, first);
+	write_time(w, "last_seen", &ds->times, &ds->clock, last);
+	jw_kv_string(w, "state",
+		     tcplog_pair_is_closed(a, b) ? "closed" : "open");
+	write_owner(w, ds->units,
+		    a->cgroup_id ? a->cgroup_id :
+		    b		 ? b->cgroup_id :
+				   0);
+	jw_object_end(w);
+}
+
+static void write_conn(struct jw *w, const struct conn_rec *r,
+		       struct dump_stream *ds)
+{
+	jw_object_begin(w);
+	write_key(w, &r->key, ds);
 	jw_kv_u64(w, "bytes", r->c.bytes);
 	jw_kv_u64(w, "ip_bytes", r->c.ip_bytes);
 	jw_kv_u64(w, "packets", r->c.packets);
 	jw_kv_u64(w, "segments", r->c.segments);
-	jw_key(w, "tcp_flags");
-	jw_array_begin(w);
-	for (bit = 1; bit <= TCPLOG_TCP_CWR; bit <<= 1)
-		if (r->c.tcp_flags & bit)
-			jw_string(w, tcplog_tcp_flag_name(bit));
-	jw_array_end(w);
+	write_flags(w, r->c.tcp_flags);
 	write_time(w, "first_seen", &ds->times, &ds->clock, r->c.first_seen_ns);
 	write_time(w, "last_seen", &ds->times, &ds->clock, r->c.last_seen_ns);
 	jw_kv_string(w, "state",
 		     tcplog_conn_is_closed(r->c.tcp_flags) ? "closed" : "open");
+	write_owner(w, ds->units, r->c.cgroup_id);
 	jw_object_end(w);
 }
 
@@ -204,8 +295,8 @@ static struct dump_stream *dump_begin(struct api *api,
 {
 	struct dump_stream *ds = calloc(1, sizeof(*ds));
 
-	if (!ds ||
-	    snapshot_begin(&ds->snap, api->maps, req, &api->sort_budget)) {
+	if (!ds || snapshot_begin(&ds->snap, api->maps, req, &api->sort_budget,
+				  api->units)) {
 		if (ds)
 			snapshot_end(&ds->snap);
 		free(ds);
@@ -215,6 +306,7 @@ static struct dump_stream *dump_begin(struct api *api,
 	ds->peer = *peer;
 	tcplog_clock_refresh(api->wall);
 	ds->clock = *api->wall;
+	ds->units = api->units;
 	ds->times.sec = INT64_MIN; /* nothing formatted yet */
 	/* A sorted dump answers once it has collected: maybe `busy`. */
 	if (!ds->snap.collecting)
@@ -245,7 +337,7 @@ static void dump_tail(struct api *api, struct dump_stream *ds, struct jw *w)
 bool api_dump_step(struct api *api, struct dump_stream *ds, struct jw *w,
 		   size_t budget)
 {
-	struct conn_rec r;
+	struct conn_pair r;
 	char msg[API_ERR_MSG_SIZE];
 	int ret;
 
@@ -275,7 +367,10 @@ bool api_dump_step(struct api *api, struct dump_stream *ds, struct jw *w,
 			dump_tail(api, ds, w);
 			return true;
 		}
-		write_conn(w, &r, ds);
+		if (ds->snap.req.view == API_VIEW_CONNECTIONS)
+			write_pair(w, &r, ds);
+		else
+			write_conn(w, &r.r, ds);
 	}
 	return false;
 }
@@ -290,11 +385,50 @@ void api_dump_free(struct dump_stream *ds)
 
 /* ---- stats, health, reset, version --------------------------------------- */
 
+static void write_direction(struct jw *w, const char *name,
+			    const struct unit_sum *s, int dir)
+{
+	jw_key(w, name);
+	jw_object_begin(w);
+	jw_kv_u64(w, "bytes", s->bytes[dir]);
+	jw_kv_u64(w, "packets", s->packets[dir]);
+	jw_object_end(w);
+}
+
+/*
+ * "units": bytes and packets per unit and direction, live + expired, as
+ * of the last expiry scan (its age is counts_age_ms); [] before one.
+ */
+static void write_units(struct jw *w, struct api *api)
+{
+	static const struct unit_sum *sorted[2 * (UNITS_MAX + 1)];
+	uint32_t i, n = sizeof(sorted) / sizeof(sorted[0]);
+
+	jw_key(w, "units");
+	jw_array_begin(w);
+	if (api->unit_stats && unitstats_sorted(api->unit_stats, sorted, &n))
+		for (i = 0; i < n; i++) {
+			jw_object_begin(w);
+			jw_key(w, "unit");
+			if (sorted[i]->unit)
+				jw_string(w, sorted[i]->unit);
+			else
+				jw_null(w);
+			write_direction(w, "ingress", sorted[i],
+					TCPLOG_DIR_INGRESS);
+			write_direction(w, "egress", sorted[i],
+					TCPLOG_DIR_EGRESS);
+			jw_object_end(w);
+		}
+	jw_array_end(w);
+}
+
 static void do_stats(struct api *api, const struct api_peer *peer, struct jw *w)
 {
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);
 	write_stats(w, api, api->counts, peer);
+	write_units(w, api);
 	jw_object_end(w);
 	jw_newline(w);
 }
@@ -346,6 +480,8 @@ static void do_reset(struct api *api, const struct api_peer *peer, struct jw *w)
 		jw_error_line(w, API_ERR_INTERNAL, msg);
 		return;
 	}
+	if (api->unit_stats)
+		unitstats_reset(api->unit_stats);
 	log_notice("Counters reset by uid 0: %ld connections removed", deleted);
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);

@@ -19,6 +19,8 @@
 #include "maps.h"
 #include "proto.h"
 #include "snapshot.h"
+#include "units.h"
+#include "unitstats.h"
 
 /* What the API reads; the daemon owns all of it. */
 struct api {
@@ -31,6 +33,8 @@ struct api {
 	/* What the last expiry scan counted: stats and health never walk
 	 * the map in the request path. */
 	const struct expiry_counts *counts;
+	struct units *units; /* the owners' unit names */
+	struct unit_stats *unit_stats; /* per unit (expiry's), reset here */
 };
 
 struct dump_stream;

@@ -2,8 +2,8 @@
 /*
  * layout_v1.h - what map layout 1 (the release before VLAN IDs joined the
  * key) pinned, as far as it differs from bpf/tcplogger.h: user space
- * only, for carrying its counts over (migrate.c) and testing that. The
- * connection value and the per-CPU state did not change.
+ * only, for carrying its counts over (migrate.c) and testing that. Its
+ * value is layout 2's (layout_v2.h); the per-CPU state did not change.
  */
 #ifndef TCPLOG_LAYOUT_V1_H
 #define TCPLOG_LAYOUT_V1_H

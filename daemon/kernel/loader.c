@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "loader.h"
@@ -70,6 +71,60 @@ static int adopt_map(struct bpf_map *map, const char *path)
 	return err ? err : 1;
 }
 
+/* Whether TC programs of this kernel may call @helper. */
+static bool tc_helper(enum bpf_func_id helper)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_SCHED_CLS, helper, NULL) ==
+	       1;
+}
+
+/* Whether the kernel describes its types (BTF): CO-RE needs it. */
+static bool kernel_btf(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+
+	if (libbpf_get_error(btf))
+		return false;
+	btf__free(btf);
+	return true;
+}
+
+/*
+ * The owner lookups this kernel allows (enum tcplog_owner), each missing
+ * one logged with what it costs. Debian 12's 6.1 has them all: the
+ * ingress side needs bpf_sk_lookup_tcp() (4.20), bpf_skc_to_tcp_sock()
+ * (5.9, with CAP_PERFMON at load) and the kernel's BTF to read the
+ * socket's cgroup (bpf_sk_cgroup_id() is not allowed in TC programs).
+ */
+static __u32 probe_owner(void)
+{
+	__u32 owner = 0;
+
+	if (tc_helper(BPF_FUNC_skb_cgroup_id))
+		owner |= TCPLOG_OWNER_EGRESS;
+	else
+		log_warn("This kernel has no bpf_skb_cgroup_id() for TC "
+			 "programs (CONFIG_SOCK_CGROUP_DATA): egress "
+			 "connections get no owner (cgroup_id 0, unit null)");
+	if (tc_helper(BPF_FUNC_sk_lookup_tcp) &&
+	    tc_helper(BPF_FUNC_sk_release) &&
+	    tc_helper(BPF_FUNC_skc_to_tcp_sock) && kernel_btf())
+		owner |= TCPLOG_OWNER_INGRESS;
+	else
+		log_warn("No socket lookup with the socket's cgroup for TC "
+			 "programs here (needs bpf_sk_lookup_tcp(), "
+			 "bpf_skc_to_tcp_sock() with CAP_PERFMON, and the "
+			 "kernel's BTF): ingress connections get no owner "
+			 "(cgroup_id 0, unit null)");
+	if ((owner & TCPLOG_OWNER_INGRESS) && tc_helper(BPF_FUNC_fib_lookup))
+		owner |= TCPLOG_OWNER_ROUTED;
+	else if (owner & TCPLOG_OWNER_INGRESS)
+		log_warn("This kernel has no bpf_fib_lookup() for TC "
+			 "programs: forwarded connections to a port a local "
+			 "wildcard listener has get that listener's owner");
+	return owner;
+}
+
 int loader_load(struct loader *l, const struct config *cfg,
 		const struct pins *p)
 {
@@ -77,8 +132,8 @@ int loader_load(struct loader *l, const struct config *cfg,
 		struct bpf_map *map;
 		const char *name;
 		int adopted;
-	} maps[4];
-	const int n_maps = 4;
+	} maps[6];
+	const int n_maps = 6;
 	char path[400];
 	int i, err;
 	void *state;
@@ -96,6 +151,8 @@ int loader_load(struct loader *l, const struct config *cfg,
 		goto fail;
 	l->skel->rodata->embryonic_max =
 		(__s64)cfg->max_connections * TCPLOG_EMBRYONIC_SHARE_PCT / 100;
+	l->owner = probe_owner();
+	l->skel->rodata->owner_helpers = l->owner;
 
 	maps[0].map = l->skel->maps.tcplog_conns;
 	maps[0].name = "conns";
@@ -105,6 +162,12 @@ int loader_load(struct loader *l, const struct config *cfg,
 	maps[2].name = "totals";
 	maps[3].map = l->skel->maps.tcplog_state;
 	maps[3].name = "state";
+	maps[4].map = l->skel->maps.tcplog_units;
+	maps[4].name = "units";
+	/* Pinned too: ids the program reports while no daemon reads wait
+	 * there for the next one. */
+	maps[5].map = l->skel->maps.tcplog_owner_events;
+	maps[5].name = "owner_events";
 	for (i = 0; i < n_maps; i++) {
 		snprintf(path, sizeof(path), "%s/%s", p->dir, maps[i].name);
 		maps[i].adopted = adopt_map(maps[i].map, path);
@@ -188,4 +251,14 @@ int loader_percpu_fd(const struct loader *l)
 int loader_totals_fd(const struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.tcplog_totals);
+}
+
+int loader_units_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.tcplog_units);
+}
+
+int loader_owner_events_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.tcplog_owner_events);
 }

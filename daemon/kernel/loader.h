@@ -7,6 +7,7 @@
 #define TCPLOG_LOADER_H
 
 #include <stdbool.h>
+#include <linux/types.h>
 
 #include "config.h"
 #include "pins.h"
@@ -18,6 +19,7 @@ struct loader {
 	struct tcplogger *skel;
 	bool adopted; /* the maps were pinned before: counters continue */
 	struct tcplog_state *state; /* the shared state map, mapped */
+	__u32 owner; /* enum tcplog_owner: the lookups the program makes */
 };
 
 /*
@@ -32,5 +34,7 @@ int loader_prog_fd(const struct loader *l, int direction);
 int loader_conns_fd(const struct loader *l);
 int loader_percpu_fd(const struct loader *l);
 int loader_totals_fd(const struct loader *l);
+int loader_units_fd(const struct loader *l);
+int loader_owner_events_fd(const struct loader *l);
 
 #endif /* TCPLOG_LOADER_H */

@@ -11,16 +11,36 @@
 #include "conn.h"
 #include "connlog.h"
 #include "layout_v1.h"
+#include "layout_v2.h"
 #include "log.h"
 #include "migrate.h"
 #include "tcplogger.h"
 
-_Static_assert(TCPLOG_ABI_VERSION == 2,
+_Static_assert(TCPLOG_ABI_VERSION == 3,
 	       "a new layout: teach migrate.c the one before it");
 
-static void old_dir(const struct pins *p, char *buf, size_t size)
+/*
+ * The layouts an upgrade starts from, newest first: one release may be
+ * skipped. Both had layout 2's value; layout 1 also an older key and
+ * totals with fewer reasons.
+ */
+struct old_layout {
+	const char *name;
+	__u32 key_size;
+	unsigned int reasons; /* in its totals */
+	size_t state_size; /* its shared state map; 0: it had none */
+};
+
+static const struct old_layout old_layouts[] = {
+	{ V2_LAYOUT, sizeof(struct tcplog_conn_key), TCPLOG_REASON_MAX,
+	  sizeof(struct v2_state) },
+	{ V1_LAYOUT, sizeof(struct v1_conn_key), V1_REASONS, 0 },
+};
+
+static void old_dir(const struct pins *p, const struct old_layout *o, char *buf,
+		    size_t size)
 {
-	snprintf(buf, size, "%s/" V1_LAYOUT, p->root);
+	snprintf(buf, size, "%s/%s", p->root, o->name);
 }
 
 /* Key and value size of the map pinned at @path; -errno if none. */
@@ -51,29 +71,42 @@ static void move_pin(const char *from, const char *to)
 			 strerror(errno));
 }
 
-int migrate_pins(const struct pins *p)
+/* The old layout pinned under @p's root, if any. */
+static const struct old_layout *find_old(const struct pins *p)
 {
-	char dir[300], from[600], to[600];
+	char dir[300], path[400];
 	__u32 ks = 0, vs = 0;
-	struct dirent *de;
-	DIR *d;
+	size_t i;
 
-	old_dir(p, dir, sizeof(dir));
-	snprintf(from, sizeof(from), "%s/conns", dir);
-	if (map_layout(from, &ks, &vs))
-		return 0;
-	if (ks != sizeof(struct v1_conn_key) ||
-	    vs != sizeof(struct tcplog_conn_val)) {
+	for (i = 0; i < sizeof(old_layouts) / sizeof(old_layouts[0]); i++) {
+		old_dir(p, &old_layouts[i], dir, sizeof(dir));
+		snprintf(path, sizeof(path), "%s/conns", dir);
+		if (map_layout(path, &ks, &vs))
+			continue;
+		if (ks == old_layouts[i].key_size &&
+		    vs == sizeof(struct v2_conn_val))
+			return &old_layouts[i];
 		log_warn("The pins in %s have an unknown layout (key %u, "
 			 "value %u bytes): not upgrading from them",
 			 dir, ks, vs);
-		return 0;
 	}
-	log_notice("Upgrading from map layout " V1_LAYOUT
-		   " in %s to " PINS_LAYOUT
+	return NULL;
+}
+
+int migrate_pins(const struct pins *p)
+{
+	char dir[300], from[600], to[600];
+	const struct old_layout *o = find_old(p);
+	struct dirent *de;
+	DIR *d;
+
+	if (!o)
+		return 0;
+	old_dir(p, o, dir, sizeof(dir));
+	log_notice("Upgrading from map layout %s in %s to " PINS_LAYOUT
 		   ": the program is swapped in place and every count is "
 		   "carried over",
-		   dir);
+		   o->name, dir);
 
 	snprintf(from, sizeof(from), "%s/att", dir);
 	d = opendir(from);
@@ -96,6 +129,7 @@ int migrate_pins(const struct pins *p)
 }
 
 struct drain_ctx {
+	const struct old_layout *o;
 	int old_fd;
 	struct maps *maps; /* the new layout's maps, through their owner */
 	const struct tcplog_clock *clock;
@@ -107,25 +141,61 @@ struct drain_ctx {
  * folds it into the totals, saved at once: the entry is gone from the old
  * map, so a crash right after must not lose it.
  */
-static void move_entry(const struct drain_ctx *c, const struct v1_conn_key *ok)
+/* @ok (a key of layout @o) in this layout's form. */
+static void key_upgrade(const struct old_layout *o, const void *ok,
+			struct tcplog_conn_key *key)
+{
+	const struct v1_conn_key *k1 = ok;
+
+	if (o->key_size == sizeof(*key)) {
+		memcpy(key, ok, sizeof(*key));
+		return;
+	}
+	memset(key, 0, sizeof(*key));
+	memcpy(key->src_addr, k1->src_addr, 16);
+	memcpy(key->dst_addr, k1->dst_addr, 16);
+	key->ifindex = k1->ifindex;
+	key->src_port = k1->src_port;
+	key->dst_port = k1->dst_port;
+	key->direction = k1->direction;
+	key->family = k1->family;
+}
+
+/* Into the totals, saved at once, with a journal record. */
+static void fold_one(const struct drain_ctx *c, struct conn_rec *r,
+		     const struct tcplog_conn_val *val, int reason)
 {
 	char ifname[IF_NAMESIZE];
+	int err;
+
+	tcplog_conn_derive(val, &r->c);
+	maps_fold(c->maps, r, reason);
+	err = maps_totals_save(c->maps);
+	if (err)
+		log_warn("Cannot save the expired totals: %s", strerror(-err));
+	if (!if_indextoname(r->key.ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "%u", r->key.ifindex);
+	/* Carried-over entries have no owner: layout 2 did not record it. */
+	connlog_record(r, reason, c->clock, ifname, NULL);
+}
+
+/*
+ * Moves the entry @ok (of the old layout) out of the old map into the new
+ * one, or folds it into the totals, saved at once: the entry is gone from
+ * the old map, so a crash right after must not lose it.
+ */
+static void move_entry(const struct drain_ctx *c, const void *ok)
+{
 	struct tcplog_conn_val val;
+	struct v2_conn_val oval;
 	struct conn_rec r;
 	int err;
 
-	if (bpf_map_lookup_and_delete_elem(c->old_fd, ok, &val))
+	if (bpf_map_lookup_and_delete_elem(c->old_fd, ok, &oval))
 		return; /* gone meanwhile */
-	memset(&r.key, 0, sizeof(r.key));
-	memcpy(r.key.src_addr, ok->src_addr, 16);
-	memcpy(r.key.dst_addr, ok->dst_addr, 16);
-	r.key.ifindex = ok->ifindex;
-	r.key.src_port = ok->src_port;
-	r.key.dst_port = ok->dst_port;
-	r.key.direction = ok->direction;
-	r.key.family = ok->family;
-	/* The value's layout did not change. NOEXIST: never overwrite what
-	 * the new program counted. */
+	key_upgrade(c->o, ok, &r.key);
+	v2_val_upgrade(&oval, &val);
+	/* NOEXIST: never overwrite what the new program counted. */
 	err = maps_insert_new(c->maps, &r.key, &val);
 	if (!err) {
 		c->res->moved++;
@@ -135,14 +205,7 @@ static void move_entry(const struct drain_ctx *c, const struct v1_conn_key *ok)
 		c->res->folded++;
 	else
 		c->res->refused++; /* the new map is full, say */
-	tcplog_conn_derive(&val, &r.c);
-	maps_fold(c->maps, &r, TCPLOG_REASON_UPGRADE);
-	err = maps_totals_save(c->maps);
-	if (err)
-		log_warn("Cannot save the expired totals: %s", strerror(-err));
-	if (!if_indextoname(ok->ifindex, ifname))
-		snprintf(ifname, sizeof(ifname), "%u", ok->ifindex);
-	connlog_record(&r, TCPLOG_REASON_UPGRADE, c->clock, ifname);
+	fold_one(c, &r, &val, TCPLOG_REASON_UPGRADE);
 }
 
 /*
@@ -152,50 +215,102 @@ static void move_entry(const struct drain_ctx *c, const struct v1_conn_key *ok)
  */
 static long drain(const struct drain_ctx *c)
 {
-	struct v1_conn_key prev, next;
+	unsigned char prev[sizeof(struct tcplog_conn_key)];
+	unsigned char next[sizeof(struct tcplog_conn_key)];
 	bool have_prev = false;
 	long seen = 0;
 
-	while (bpf_map_get_next_key(c->old_fd, have_prev ? &prev : NULL,
-				    &next) == 0) {
+	while (bpf_map_get_next_key(c->old_fd, have_prev ? prev : NULL, next) ==
+	       0) {
 		if (have_prev) {
-			move_entry(c, &prev);
+			move_entry(c, prev);
 			seen++;
 		}
-		prev = next;
+		memcpy(prev, next, c->o->key_size);
 		have_prev = true;
 	}
 	if (have_prev) {
-		move_entry(c, &prev);
+		move_entry(c, prev);
 		seen++;
 	}
 	return seen;
 }
 
+/*
+ * A removal of the old daemon cut by a kill (struct tcplog_take): its
+ * value was in the old shared state only, and the old totals not saved
+ * with it yet. Folded like the old daemon's next start would have.
+ */
+static void recover_old_take(const struct drain_ctx *c, const char *dir,
+			     __u64 old_entries)
+{
+	struct v2_state st;
+	struct tcplog_conn_val val;
+	struct conn_rec r;
+	char path[400];
+	__u32 zero = 0;
+	int fd;
+
+	if (!c->o->state_size)
+		return;
+	snprintf(path, sizeof(path), "%s/state", dir);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return;
+	if (!bpf_map_lookup_elem(fd, &zero, &st) &&
+	    st.take.state == TCPLOG_TAKE_BUSY &&
+	    old_entries <= st.take.entries_before &&
+	    st.take.val.first_seen_ns && st.take.reason < TCPLOG_REASON_MAX) {
+		r.key = st.take.key;
+		v2_val_upgrade(&st.take.val, &val);
+		fold_one(c, &r, &val, (int)st.take.reason);
+		log_notice("Recovered a removal the previous release's daemon "
+			   "did not finish");
+		st.take.state = TCPLOG_TAKE_NONE;
+		bpf_map_update_elem(fd, &zero, &st, BPF_ANY);
+	}
+	close(fd);
+}
+
 /* Adds the old totals to the new, saves those, then zeroes the old ones,
  * so a restart before the old folder is gone does not add them twice. */
-static int carry_totals(const char *dir, struct maps *m)
+static int carry_totals(const struct drain_ctx *c, const char *dir)
 {
-	struct tcplog_totals *t = &m->totals;
-	static const struct v1_totals none;
+	struct tcplog_totals *t = &c->maps->totals;
+	struct tcplog_totals ot, none = { 0 };
+	__u64 *reasons = ot.reason;
+	struct v1_totals o1;
 	char path[400];
-	struct v1_totals ot;
 	__u32 zero = 0;
-	int fd, i, err = 0;
+	unsigned int i;
+	int fd, err = 0, got = -1;
 
 	snprintf(path, sizeof(path), "%s/totals", dir);
 	fd = bpf_obj_get(path);
-	if (fd >= 0 && bpf_map_lookup_elem(fd, &zero, &ot) == 0) {
+	if (fd >= 0 && c->o->reasons == V1_REASONS) {
+		got = bpf_map_lookup_elem(fd, &zero, &o1);
+		ot = (struct tcplog_totals){ .entries = o1.entries,
+					     .bytes = o1.bytes,
+					     .ip_bytes = o1.ip_bytes,
+					     .packets = o1.packets,
+					     .segments = o1.segments };
+		reasons = o1.reason;
+	} else if (fd >= 0) {
+		got = bpf_map_lookup_elem(fd, &zero, &ot);
+	}
+	if (got == 0) {
+		recover_old_take(c, dir, ot.entries);
 		t->entries += ot.entries;
 		t->bytes += ot.bytes;
 		t->ip_bytes += ot.ip_bytes;
 		t->packets += ot.packets;
 		t->segments += ot.segments;
-		for (i = 0; i < V1_REASONS; i++)
-			t->reason[i] += ot.reason[i];
+		for (i = 0; i < c->o->reasons; i++)
+			t->reason[i] += reasons[i];
 	}
-	err = maps_totals_save(m);
-	if (!err && fd >= 0)
+	err = maps_totals_save(c->maps);
+	/* Zeroes of the old size: the new totals are never smaller. */
+	if (!err && got == 0)
 		bpf_map_update_elem(fd, &zero, &none, BPF_ANY);
 	if (fd >= 0)
 		close(fd);
@@ -211,7 +326,10 @@ int migrate_counts(const struct pins *p, struct maps *m,
 	int err, i;
 
 	memset(res, 0, sizeof(*res));
-	old_dir(p, dir, sizeof(dir));
+	c.o = find_old(p);
+	if (!c.o)
+		return 0;
+	old_dir(p, c.o, dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/conns", dir);
 	c.old_fd = bpf_obj_get(path);
 	if (c.old_fd < 0)
@@ -231,16 +349,16 @@ int migrate_counts(const struct pins *p, struct maps *m,
 	}
 	close(c.old_fd);
 
-	err = carry_totals(dir, m);
+	err = carry_totals(&c, dir);
 	if (err)
 		log_err("Cannot write the expired totals: %s; keeping the pins "
 			"in %s",
 			strerror(-err), dir);
-	log_notice("Upgraded from map layout " V1_LAYOUT ": %ld entries "
+	log_notice("Upgraded from map layout %s: %ld entries "
 		   "carried over, %ld folded into the expired totals (their "
 		   "connections were counted again during the swap), %ld "
 		   "folded because the new map refused them, totals added",
-		   res->moved, res->folded, res->refused);
+		   c.o->name, res->moved, res->folded, res->refused);
 	if (n > 0) {
 		/* Something still counts into the old map: keep it for the
 		 * next start rather than drop what it counts. */

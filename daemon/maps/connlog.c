@@ -38,7 +38,8 @@ static bool have_journal(void)
 }
 
 void connlog_record(const struct conn_rec *r, int reason,
-		    const struct tcplog_clock *clock, const char *ifname)
+		    const struct tcplog_clock *clock, const char *ifname,
+		    const char *unit)
 {
 	const struct tcplog_conn_key *k = &r->key;
 	char src[TCPLOG_ADDR_STRLEN], dst[TCPLOG_ADDR_STRLEN];
@@ -87,7 +88,9 @@ void connlog_record(const struct conn_rec *r, int reason,
 		    "TCPLOG_SEGMENTS=%llu", (unsigned long long)r->c.segments,
 		    "TCPLOG_TCP_FLAGS=%s", flags, "TCPLOG_FIRST_SEEN=%s", first,
 		    "TCPLOG_LAST_SEEN=%s", last, "TCPLOG_DURATION_US=%llu",
-		    dur_us, NULL) == 0)
+		    dur_us, "TCPLOG_CGROUP_ID=%llu",
+		    (unsigned long long)r->c.cgroup_id, "TCPLOG_UNIT=%s",
+		    unit ? unit : "", NULL) == 0)
 		return;
 	/* No journal: the same record as one line. */
 	fprintf(stderr,
@@ -95,14 +98,16 @@ void connlog_record(const struct conn_rec *r, int reason,
 		"family=ipv%d vlan=%s src_ip=%s src_port=%u dst_ip=%s "
 		"dst_port=%u "
 		"bytes=%llu ip_bytes=%llu packets=%llu segments=%llu "
-		"tcp_flags=%s first_seen=%s last_seen=%s duration_us=%llu\n",
+		"tcp_flags=%s first_seen=%s last_seen=%s duration_us=%llu "
+		"cgroup_id=%llu unit=%s\n",
 		LOG_INFO, tcplog_reason_name(reason), ifname, k->ifindex, dir,
 		k->family, vlan[0] ? vlan : "-", src, sport, dst, dport,
 		(unsigned long long)r->c.bytes,
 		(unsigned long long)r->c.ip_bytes,
 		(unsigned long long)r->c.packets,
 		(unsigned long long)r->c.segments, flags[0] ? flags : "-",
-		first, last, dur_us);
+		first, last, dur_us, (unsigned long long)r->c.cgroup_id,
+		unit ? unit : "-");
 }
 
 void connlog_tick(struct connlog *cl, uint64_t now_ms)
@@ -126,7 +131,7 @@ void connlog_tick(struct connlog *cl, uint64_t now_ms)
 
 void connlog_emit(struct connlog *cl, const struct conn_rec *r, int reason,
 		  const struct tcplog_clock *clock, const char *ifname,
-		  uint64_t now_ms)
+		  const char *unit, uint64_t now_ms)
 {
 	connlog_tick(cl, now_ms);
 	if (cl->in_window >= CONNLOG_WINDOW_MAX) {
@@ -136,5 +141,5 @@ void connlog_emit(struct connlog *cl, const struct conn_rec *r, int reason,
 	}
 	cl->in_window++;
 	cl->records++;
-	connlog_record(r, reason, clock, ifname);
+	connlog_record(r, reason, clock, ifname, unit);
 }

@@ -12,9 +12,11 @@
 
 const char *tcplog_reason_name(int reason);
 
-/* Writes one record, whatever the rate (an upgrade's few folds). */
+/* Writes one record, whatever the rate (an upgrade's few folds). @unit:
+ * the owner's systemd unit, NULL if none or unknown. */
 void connlog_record(const struct conn_rec *r, int reason,
-		    const struct tcplog_clock *clock, const char *ifname);
+		    const struct tcplog_clock *clock, const char *ifname,
+		    const char *unit);
 
 /*
  * journald drops what a service logs beyond 10,000 messages in 30 s (its
@@ -38,7 +40,7 @@ struct connlog {
 /* Writes the record if this window has room, else counts it. */
 void connlog_emit(struct connlog *cl, const struct conn_rec *r, int reason,
 		  const struct tcplog_clock *clock, const char *ifname,
-		  uint64_t now_ms);
+		  const char *unit, uint64_t now_ms);
 
 /* Ends the window if its time is up, saying what it suppressed. */
 void connlog_tick(struct connlog *cl, uint64_t now_ms);

@@ -69,6 +69,12 @@ int expiry_due(const struct expiry *e, const struct conn_rec *r, uint64_t now)
 	return -1;
 }
 
+/* The owner's unit of an entry (interned), NULL if none. */
+static const char *unit_of(struct expiry *e, const struct conn_rec *r)
+{
+	return e->units ? units_name(e->units, r->c.cgroup_id) : NULL;
+}
+
 /* Saves the totals; a failure is logged once, until a save works again. */
 static void save_totals(struct expiry *e)
 {
@@ -109,6 +115,9 @@ static int expire_one(struct expiry *e, const struct tcplog_conn_key *key,
 		e->counts.evicted += !r.c.embryonic;
 	}
 	e->taken_closed += tcplog_conn_is_closed(r.c.tcp_flags);
+	if (e->unit_stats)
+		unitstats_removed(e->unit_stats, unit_of(e, &r),
+				  r.key.direction, r.c.bytes, r.c.packets);
 	/*
 	 * The entry is gone from the map: its counts are in the totals in
 	 * memory only until saved. Saved at once, so that a kill in the
@@ -117,7 +126,8 @@ static int expire_one(struct expiry *e, const struct tcplog_conn_key *key,
 	save_totals(e);
 	if (e->log_closed)
 		connlog_emit(&e->log, &r, reason, e->wall,
-			     ifname_of(names, key->ifindex), e->scan_ms);
+			     ifname_of(names, key->ifindex), unit_of(e, &r),
+			     e->scan_ms);
 	return ret;
 }
 
@@ -214,8 +224,13 @@ static void start_scan(struct expiry *e)
 	e->n_due = 0;
 	e->pos = 0;
 	e->phase = EXPIRY_WALK;
-	if (maps_walk_begin(e->maps, &e->walk))
+	e->walk_whole = true;
+	if (e->unit_stats)
+		unitstats_scan_begin(e->unit_stats);
+	if (maps_walk_begin(e->maps, &e->walk)) {
 		e->phase = EXPIRY_REMOVE; /* nothing found; finish */
+		e->walk_whole = false;
+	}
 }
 
 /* Keeps the key of a due entry, up to max_batch; false: out of memory. */
@@ -277,8 +292,12 @@ static bool count_and_find_due(struct expiry *e, const struct conn_rec *r)
 	e->seen.entries++;
 	e->seen.closed += tcplog_conn_is_closed(r->c.tcp_flags);
 	e->seen.embryonic += r->c.embryonic;
+	if (e->unit_stats)
+		unitstats_walked(e->unit_stats, unit_of(e, r), r->key.direction,
+				 r->c.bytes, r->c.packets);
 	if (expiry_due(e, r, e->now) >= 0 && !keep_due(e, &r->key)) {
 		e->more_due = true; /* out of memory: the rest waits */
+		e->walk_whole = false;
 		return false;
 	}
 	return true;
@@ -399,6 +418,9 @@ static uint64_t finish_scan(struct expiry *e)
 	e->counts.closed = e->seen.closed - e->taken_closed;
 	e->counts.embryonic = e->seen.embryonic - e->taken_embryonic;
 	e->counts.at_ms = e->scan_ms ? e->scan_ms : 1;
+	/* A walk cut short saw only some entries: keep the last sums. */
+	if (e->unit_stats && e->walk_whole && !e->walk.err)
+		unitstats_scan_end(e->unit_stats);
 	/* A save that failed during the scan: once more. */
 	if (e->save_err && removed)
 		save_totals(e);

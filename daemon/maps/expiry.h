@@ -20,6 +20,8 @@
 
 #include "config.h"
 #include "connlog.h"
+#include "units.h"
+#include "unitstats.h"
 #include "format.h"
 #include "maps.h"
 
@@ -77,6 +79,9 @@ struct expiry {
 	uint32_t idle_timeout, closed_timeout, syn_timeout;
 	bool log_closed;
 	struct connlog log; /* the records, rate-limited for the journal */
+	struct units *units; /* the owners' unit names; NULL: none */
+	struct unit_stats *unit_stats; /* per unit; NULL: not kept */
+	bool walk_whole; /* this scan's walk saw every entry */
 	uint64_t max_batch; /* EXPIRY_MAX_BATCH; tests make it smaller */
 	bool pressing; /* above the high mark once, not yet at the low one */
 	bool syn_pressing; /* the same for the embryonic share */

@@ -295,6 +295,9 @@ int maps_insert_new(struct maps *m, const struct tcplog_conn_key *key,
 {
 	if (bpf_map_update_elem(m->conns_fd, key, val, BPF_NOEXIST))
 		return -errno;
+	/* Counted in the share like one the program made. */
+	if ((val->tcp_flags & TCPLOG_CONN_EMBRYONIC) && m->state)
+		__atomic_fetch_add(&m->state->embryonic, 1, __ATOMIC_RELAXED);
 	return 0;
 }
 

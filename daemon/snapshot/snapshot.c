@@ -8,10 +8,25 @@
 #include "format.h"
 #include "snapshot.h"
 
-bool rec_matches(const struct conn_rec *r, const struct api_request *req,
-		 struct ifname_cache *cache)
+void conn_key_reverse(const struct tcplog_conn_key *k,
+		      struct tcplog_conn_key *out)
 {
-	const struct tcplog_conn_key *k = &r->key;
+	*out = *k;
+	memcpy(out->src_addr, k->dst_addr, sizeof(out->src_addr));
+	memcpy(out->dst_addr, k->src_addr, sizeof(out->dst_addr));
+	out->src_port = k->dst_port;
+	out->dst_port = k->src_port;
+	out->direction = k->direction == TCPLOG_DIR_INGRESS ?
+				 TCPLOG_DIR_EGRESS :
+				 TCPLOG_DIR_INGRESS;
+}
+
+bool rec_matches(const struct conn_pair *p, const struct api_request *req,
+		 struct ifname_cache *cache, struct units *units)
+{
+	const struct tcplog_conn_key *k = &p->r.key;
+	const struct tcplog_conn_counts *peer = p->has_peer ? &p->peer : NULL;
+	bool closed;
 
 	if (req->iface[0] && strcmp(ifname_of(cache, k->ifindex), req->iface))
 		return false;
@@ -24,29 +39,70 @@ bool rec_matches(const struct conn_rec *r, const struct api_request *req,
 		return false;
 	if (req->vlan >= 0 && !tcplog_key_has_vlan(k, (unsigned int)req->vlan))
 		return false;
+	closed = req->view == API_VIEW_CONNECTIONS ?
+			 tcplog_pair_is_closed(&p->r.c, peer) :
+			 tcplog_conn_is_closed(p->r.c.tcp_flags);
 	if (req->state != API_STATE_ANY &&
-	    tcplog_conn_is_closed(r->c.tcp_flags) !=
-		    (req->state == API_STATE_CLOSED))
+	    closed != (req->state == API_STATE_CLOSED))
 		return false;
+	if (req->unit[0]) {
+		__u64 id = p->r.c.cgroup_id;
+		const char *unit;
+
+		if (!id && peer)
+			id = peer->cgroup_id;
+		unit = units ? units_name(units, id) : NULL;
+		if (!unit || strcmp(unit, req->unit))
+			return false;
+	}
 	return true;
 }
 
-static uint64_t sort_value(const struct conn_rec *r, enum api_sort sort)
+/* The sort key of a record: a connection by both directions together. */
+static uint64_t sort_value(const struct sorted_set *s, const void *rec)
 {
-	switch (sort) {
+	const struct conn_pair *p = rec; /* a conn_rec is its prefix */
+	const struct tcplog_conn_counts *a = &p->r.c;
+	const struct tcplog_conn_counts *b =
+		s->pairs && p->has_peer ? &p->peer : NULL;
+
+	switch (s->sort) {
 	case API_SORT_BYTES:
-		return r->c.bytes;
+		return a->bytes + (b ? b->bytes : 0);
 	case API_SORT_PACKETS:
-		return r->c.packets;
+		return a->packets + (b ? b->packets : 0);
 	case API_SORT_SEGMENTS:
-		return r->c.segments;
+		return a->segments + (b ? b->segments : 0);
 	case API_SORT_FIRST_SEEN:
-		return r->c.first_seen_ns;
+		return b && b->first_seen_ns < a->first_seen_ns ?
+			       b->first_seen_ns :
+			       a->first_seen_ns;
 	case API_SORT_LAST_SEEN:
-		return r->c.last_seen_ns;
+		return b && b->last_seen_ns > a->last_seen_ns ?
+			       b->last_seen_ns :
+			       a->last_seen_ns;
 	default:
 		return 0;
 	}
+}
+
+static void *rec_at(const struct sorted_set *s, size_t i)
+{
+	return s->recs + i * s->esize;
+}
+
+static uint64_t value_at(const struct sorted_set *s, size_t i)
+{
+	return sort_value(s, rec_at(s, i));
+}
+
+static void swap_recs(struct sorted_set *s, size_t i, size_t j)
+{
+	struct conn_pair t;
+
+	memcpy(&t, rec_at(s, i), s->esize);
+	memcpy(rec_at(s, i), rec_at(s, j), s->esize);
+	memcpy(rec_at(s, j), &t, s->esize);
 }
 
 /* Min-heap on the sort value: the root is the smallest kept entry. */
@@ -54,19 +110,14 @@ static void heap_down(struct sorted_set *s, size_t i)
 {
 	for (;;) {
 		size_t l = 2 * i + 1, r = l + 1, m = i;
-		struct conn_rec t;
 
-		if (l < s->n && sort_value(&s->recs[l], s->sort) <
-					sort_value(&s->recs[m], s->sort))
+		if (l < s->n && value_at(s, l) < value_at(s, m))
 			m = l;
-		if (r < s->n && sort_value(&s->recs[r], s->sort) <
-					sort_value(&s->recs[m], s->sort))
+		if (r < s->n && value_at(s, r) < value_at(s, m))
 			m = r;
 		if (m == i)
 			return;
-		t = s->recs[i];
-		s->recs[i] = s->recs[m];
-		s->recs[m] = t;
+		swap_recs(s, i, m);
 		i = m;
 	}
 }
@@ -75,41 +126,37 @@ static void heap_up(struct sorted_set *s, size_t i)
 {
 	while (i > 0) {
 		size_t p = (i - 1) / 2;
-		struct conn_rec t;
 
-		if (sort_value(&s->recs[p], s->sort) <=
-		    sort_value(&s->recs[i], s->sort))
+		if (value_at(s, p) <= value_at(s, i))
 			return;
-		t = s->recs[i];
-		s->recs[i] = s->recs[p];
-		s->recs[p] = t;
+		swap_recs(s, i, p);
 		i = p;
 	}
 }
 
-int sorted_add(struct sorted_set *s, const struct conn_rec *r)
+int sorted_add(struct sorted_set *s, const struct conn_pair *r)
 {
 	if (s->limit && s->n == s->limit) {
 		/* Full: replace the smallest if this one is larger. */
-		if (sort_value(r, s->sort) <= sort_value(&s->recs[0], s->sort))
+		if (sort_value(s, r) <= value_at(s, 0))
 			return 0;
-		s->recs[0] = *r;
+		memcpy(rec_at(s, 0), r, s->esize);
 		heap_down(s, 0);
 		return 0;
 	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 1024;
-		struct conn_rec *p;
+		unsigned char *p;
 		uint64_t more;
 
 		if (s->limit && cap > s->limit)
 			cap = s->limit;
-		more = (cap - s->cap) * sizeof(*p);
+		more = (cap - s->cap) * s->esize;
 		if (s->budget && s->budget->used + more > s->budget->limit) {
 			s->budget->refused++;
 			return -EBUSY;
 		}
-		p = realloc(s->recs, cap * sizeof(*p));
+		p = realloc(s->recs, cap * s->esize);
 		if (!p)
 			return -ENOMEM;
 		s->recs = p;
@@ -117,16 +164,15 @@ int sorted_add(struct sorted_set *s, const struct conn_rec *r)
 		if (s->budget)
 			s->budget->used += more;
 	}
-	s->recs[s->n++] = *r;
+	memcpy(rec_at(s, s->n++), r, s->esize);
 	if (s->limit)
 		heap_up(s, s->n - 1);
 	return 0;
 }
 
-static int cmp_desc(const void *a, const void *b, void *sort)
+static int cmp_desc(const void *a, const void *b, void *set)
 {
-	enum api_sort by = *(const enum api_sort *)sort;
-	uint64_t x = sort_value(a, by), y = sort_value(b, by);
+	uint64_t x = sort_value(set, a), y = sort_value(set, b);
 
 	return (x < y) - (x > y);
 }
@@ -134,7 +180,7 @@ static int cmp_desc(const void *a, const void *b, void *sort)
 /* Run heads: a max-heap on the value of each run's next entry. */
 static uint64_t head_value(const struct sorted_set *s, size_t i)
 {
-	return sort_value(&s->recs[s->next[s->heads[i]]], s->sort);
+	return value_at(s, s->next[s->heads[i]]);
 }
 
 static void heads_down(struct sorted_set *s, size_t i)
@@ -178,8 +224,8 @@ bool sorted_step(struct sorted_set *s, int *err)
 	}
 	if (s->runs_sorted < s->n_runs) {
 		start = s->runs_sorted * SORTED_RUN;
-		qsort_r(s->recs + start, run_end(s, s->runs_sorted) - start,
-			sizeof(*s->recs), cmp_desc, &s->sort);
+		qsort_r(rec_at(s, start), run_end(s, s->runs_sorted) - start,
+			s->esize, cmp_desc, s);
 		s->runs_sorted++;
 		return false;
 	}
@@ -193,14 +239,16 @@ bool sorted_step(struct sorted_set *s, int *err)
 	return true;
 }
 
-bool sorted_next(struct sorted_set *s, struct conn_rec *out)
+bool sorted_next(struct sorted_set *s, struct conn_pair *out)
 {
 	size_t run;
 
 	if (!s->n_heads)
 		return false;
 	run = s->heads[0];
-	*out = s->recs[s->next[run]++];
+	memcpy(out, rec_at(s, s->next[run]++), s->esize);
+	if (!s->pairs)
+		out->has_peer = false;
 	if (s->next[run] == run_end(s, run))
 		s->heads[0] = s->heads[--s->n_heads];
 	heads_down(s, 0);
@@ -210,7 +258,7 @@ bool sorted_next(struct sorted_set *s, struct conn_rec *out)
 void sorted_free(struct sorted_set *s)
 {
 	if (s->budget)
-		s->budget->used -= s->cap * sizeof(*s->recs);
+		s->budget->used -= s->cap * s->esize;
 	free(s->recs);
 	free(s->next);
 	free(s->heads);
@@ -220,45 +268,71 @@ void sorted_free(struct sorted_set *s)
 /* ---- the pass ------------------------------------------------------------- */
 
 int snapshot_begin(struct snapshot *s, const struct maps *m,
-		   const struct api_request *req, struct sort_budget *budget)
+		   const struct api_request *req, struct sort_budget *budget,
+		   struct units *units)
 {
 	int err;
 
 	memset(s, 0, sizeof(*s));
 	s->req = *req;
+	s->maps = m;
+	s->units = units;
 	s->collecting = req->sort != API_SORT_NONE;
 	s->sorted.sort = req->sort;
 	s->sorted.limit = req->limit;
 	s->sorted.budget = budget;
+	s->sorted.pairs = req->view == API_VIEW_CONNECTIONS;
+	s->sorted.esize = s->sorted.pairs ? sizeof(struct conn_pair) :
+					    sizeof(struct conn_rec);
 	err = maps_walk_begin(m, &s->walk);
 	if (err)
 		s->collecting = false;
 	return err;
 }
 
-/* Reads one entry into the counts; false at the end of the map. */
-static bool read_one(struct snapshot *s, struct conn_rec *r)
+/*
+ * Reads one entry (and in the connection view its peer); false at the end
+ * of the map. *show: whether this record stands for its connection (the
+ * peer with the smaller key does, when both are in the map).
+ */
+static bool read_one(struct snapshot *s, struct conn_pair *p, bool *show)
 {
-	if (!maps_walk_next(&s->walk, r)) {
+	struct tcplog_conn_key rev;
+
+	if (!maps_walk_next(&s->walk, &p->r)) {
 		if (!s->err)
 			s->err = s->walk.err;
 		return false;
 	}
 	s->entries++;
-	s->closed += tcplog_conn_is_closed(r->c.tcp_flags);
+	s->closed += tcplog_conn_is_closed(p->r.c.tcp_flags);
+	p->has_peer = false;
+	*show = true;
+	if (s->req.view == API_VIEW_CONNECTIONS) {
+		struct conn_rec peer;
+
+		conn_key_reverse(&p->r.key, &rev);
+		p->has_peer = maps_lookup(s->maps, &rev, &peer) == 0;
+		if (p->has_peer)
+			p->peer = peer.c;
+		*show = !p->has_peer ||
+			memcmp(&p->r.key, &rev, sizeof(rev)) < 0;
+	}
 	return true;
 }
 
-int snapshot_next(struct snapshot *s, struct conn_rec *out)
+int snapshot_next(struct snapshot *s, struct conn_pair *out)
 {
 	unsigned int n;
+	bool show;
 	int err;
 
 	if (s->collecting) {
 		for (n = 0; n < SNAPSHOT_STEP; n++) {
-			if (!read_one(s, out))
+			if (!read_one(s, out, &show))
 				break;
-			err = rec_matches(out, &s->req, &s->ifnames) ?
+			err = show && rec_matches(out, &s->req, &s->ifnames,
+						  s->units) ?
 				      sorted_add(&s->sorted, out) :
 				      0;
 			if (err) {
@@ -284,11 +358,11 @@ int snapshot_next(struct snapshot *s, struct conn_rec *out)
 	if (s->req.sort != API_SORT_NONE)
 		return sorted_next(&s->sorted, out) ? 1 : 0;
 	for (n = 0; n < SNAPSHOT_STEP; n++) {
-		if (!read_one(s, out))
+		if (!read_one(s, out, &show))
 			return 0;
 		/* Past the limit the walk goes on, for the counts. */
-		if ((!s->req.limit || s->written < s->req.limit) &&
-		    rec_matches(out, &s->req, &s->ifnames)) {
+		if (show && (!s->req.limit || s->written < s->req.limit) &&
+		    rec_matches(out, &s->req, &s->ifnames, s->units)) {
 			s->written++;
 			return 1;
 		}

@@ -16,9 +16,28 @@
 #include "maps.h"
 #include "proto.h"
 #include "tcplogger.h"
+#include "units.h"
 
-bool rec_matches(const struct conn_rec *r, const struct api_request *req,
-		 struct ifname_cache *cache);
+/*
+ * One record of a dump. The flow view gives each entry alone (@r); the
+ * connection view gives an entry with the entry of the opposite direction
+ * of the same connection on the same interface (@peer, if the map has
+ * one): the two halves RFC 5103 and conntrack call a biflow, the original
+ * and the reply direction.
+ */
+struct conn_pair {
+	struct conn_rec r;
+	struct tcplog_conn_counts peer;
+	bool has_peer;
+};
+
+/* The key of the opposite direction of @k's connection on its interface:
+ * addresses and ports swapped, the other hook. */
+void conn_key_reverse(const struct tcplog_conn_key *k,
+		      struct tcplog_conn_key *out);
+
+bool rec_matches(const struct conn_pair *p, const struct api_request *req,
+		 struct ifname_cache *cache, struct units *units);
 
 /*
  * Sorted selection: every matching entry, or with a limit only the top
@@ -26,7 +45,8 @@ bool rec_matches(const struct conn_rec *r, const struct api_request *req,
  */
 /*
  * Memory that all sorted selections together may hold: what one dump
- * sorting a full million-entry map needs (104 bytes an entry), twice. A
+ * sorting a full million-entry map needs (120 bytes an entry in the flow
+ * view, 200 a connection in the connection view), with room to spare. A
  * sort that would go beyond it ends with -EBUSY (the API answers `busy`),
  * so that clients sorting at once cannot take the daemon's memory.
  */
@@ -45,8 +65,12 @@ struct sort_budget {
 #define SORTED_RUN 4096
 
 struct sorted_set {
-	struct conn_rec *recs;
+	unsigned char *recs; /* n records of esize bytes */
 	size_t n, cap;
+	/* sizeof(struct conn_rec) for flows, of struct conn_pair for
+	 * connections: a flow sort holds no room for a peer. */
+	size_t esize;
+	bool pairs; /* sort by both directions' sums */
 	struct sort_budget *budget; /* NULL: no limit */
 	enum api_sort sort;
 	uint64_t limit;
@@ -56,14 +80,14 @@ struct sorted_set {
 	size_t *next, *heads;
 };
 
-int sorted_add(struct sorted_set *s, const struct conn_rec *r);
+int sorted_add(struct sorted_set *s, const struct conn_pair *p);
 /*
  * Sorts one more run; true once every run is sorted and the merge is
  * ready (-ENOMEM in *err, and true, if it cannot be).
  */
 bool sorted_step(struct sorted_set *s, int *err);
 /* The next entry in descending order; false when none is left. */
-bool sorted_next(struct sorted_set *s, struct conn_rec *out);
+bool sorted_next(struct sorted_set *s, struct conn_pair *out);
 void sorted_free(struct sorted_set *s);
 
 /* Entries read per call of snapshot_next() at most. */
@@ -71,6 +95,8 @@ void sorted_free(struct sorted_set *s);
 
 struct snapshot {
 	struct api_request req;
+	const struct maps *maps; /* the connection view looks peers up */
+	struct units *units; /* the unit filter; NULL: none known */
 	struct maps_walk walk;
 	struct sorted_set sorted;
 	struct ifname_cache ifnames;
@@ -82,15 +108,21 @@ struct snapshot {
 		  * budget is spent */
 };
 
-/* @budget: what sorting may take (shared by every snapshot), or NULL. */
+/* @budget: what sorting may take (shared by every snapshot), or NULL;
+ * @units: the owners' unit names (the unit filter), or NULL. */
 int snapshot_begin(struct snapshot *s, const struct maps *m,
-		   const struct api_request *req, struct sort_budget *budget);
+		   const struct api_request *req, struct sort_budget *budget,
+		   struct units *units);
 /*
  * The next record to show: 1 (in @out), 0 at the end, or -EAGAIN after
  * reading SNAPSHOT_STEP entries without one to show yet, so that the
- * caller can let other work run before asking again.
+ * caller can let other work run before asking again. In the connection
+ * view, a connection is given once, with the entry whose key is the
+ * smaller of the two (or alone when its peer is not in the map); it is
+ * not an atomic snapshot: a peer created or removed between the two
+ * entries' turns may show the connection with one side, or not at all.
  */
-int snapshot_next(struct snapshot *s, struct conn_rec *out);
+int snapshot_next(struct snapshot *s, struct conn_pair *out);
 void snapshot_end(struct snapshot *s);
 
 #endif /* TCPLOG_SNAPSHOT_H */

@@ -16,6 +16,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <linux/if_ether.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -1360,6 +1362,161 @@ static void case_map_full(void)
 	tcplogger__destroy(small.skel);
 }
 
+/* ---- the opener's bits and the owner ------------------------------------- */
+
+/* The mount point of the cgroup v2 hierarchy (hybrid hosts too). */
+static int cgroup2_root(char *buf, size_t size)
+{
+	char line[1024], mnt[512], fstype[64];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (found && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		if (!strcmp(fstype, "cgroup2")) {
+			snprintf(buf, size, "%s", mnt);
+			found = 0;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* Moves this process into the cgroup directory @dir. */
+static int cgroup_join(const char *dir)
+{
+	char path[600];
+	FILE *f;
+	int err = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	if (fprintf(f, "0\n") < 0)
+		err = -EIO;
+	if (fclose(f))
+		err = -errno;
+	return err;
+}
+
+static __u64 entry_owner(const struct tcplog_conn_key *key, __u64 *flags)
+{
+	struct tcplog_conn_val val = { 0 };
+
+	if (bpf_map_lookup_elem(conns_fd(), key, &val))
+		return ~0ull;
+	*flags = val.tcp_flags;
+	return val.cgroup_id;
+}
+
+/*
+ * The opener's bits: a SYN without ACK marks its sender, a SYN-ACK its
+ * receiver, other packets neither. The owner: a SYN arriving for a local
+ * listener gets the listener's cgroup (a cgroup of our own, made for the
+ * test, its id the directory's inode number), a SYN to a closed port and
+ * an egress packet without a socket get 0.
+ */
+static void case_owner(void)
+{
+	char root[512], dir[600], self[1300], line[700];
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t salen = sizeof(sa);
+	struct tcplog_conn_key key;
+	struct stat st;
+	struct pkt p;
+	__u64 flags = 0;
+	uint16_t port;
+	FILE *f;
+	int fd = -1;
+
+	reset_maps();
+	TL_CHECK(cgroup2_root(root, sizeof(root)) == 0,
+		 "no cgroup v2 hierarchy mounted");
+	/* Where we are now, to come back. */
+	snprintf(self, sizeof(self), "%s", root);
+	f = fopen("/proc/self/cgroup", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(self, sizeof(self), "%s%s", root, line + 3);
+		}
+	if (f)
+		fclose(f);
+	snprintf(dir, sizeof(dir), "%s/tcplog-datapath-%d.service", root,
+		 (int)getpid());
+	TL_CHECK(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
+	TL_CHECK(stat(dir, &st) == 0, "stat %s", dir);
+	TL_CHECK(cgroup_join(dir) == 0, "join %s", dir);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	TL_CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+			 listen(fd, 4) == 0 &&
+			 getsockname(fd, (struct sockaddr *)&sa, &salen) == 0,
+		 "listen: %s", strerror(errno));
+	cgroup_join(self);
+	port = ntohs(sa.sin_port);
+
+	/* A SYN to the listener: its sender opened; the owner found. */
+	pkt_init(&p);
+	pkt_eth(&p, ETH_P_IP);
+	pkt_ipv4(&p, "127.0.0.2", "127.0.0.1", IPPROTO_TCP, 5, 0);
+	pkt_tcp(&p, PORT_A, port, TCPLOG_TCP_SYN, 5);
+	pkt_finish(&p);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	make_key(&key, 4, "127.0.0.2", "127.0.0.1", PORT_A, port,
+		 TCPLOG_DIR_INGRESS);
+	TL_EQ_U64(entry_owner(&key, &flags), (__u64)st.st_ino);
+	TL_EQ_U64(flags & (TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK),
+		  TCPLOG_CONN_SYN_SENT);
+	/* Later packets keep the owner, and a SYN-ACK adds its bit. */
+	pkt_init(&p);
+	pkt_eth(&p, ETH_P_IP);
+	pkt_ipv4(&p, "127.0.0.2", "127.0.0.1", IPPROTO_TCP, 5, 0);
+	pkt_tcp(&p, PORT_A, port, TCPLOG_TCP_SYN | TCPLOG_TCP_ACK, 5);
+	pkt_finish(&p);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	TL_EQ_U64(entry_owner(&key, &flags), (__u64)st.st_ino);
+	TL_EQ_U64(flags & (TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK),
+		  TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK);
+
+	/* A SYN-ACK first: its receiver opened. A closed port: no owner. */
+	pkt_init(&p);
+	pkt_eth(&p, ETH_P_IP);
+	pkt_ipv4(&p, "127.0.0.2", "127.0.0.1", IPPROTO_TCP, 5, 0);
+	pkt_tcp(&p, PORT_A + 1, 1, TCPLOG_TCP_SYN | TCPLOG_TCP_ACK, 5);
+	pkt_finish(&p);
+	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	make_key(&key, 4, "127.0.0.2", "127.0.0.1", PORT_A + 1, 1,
+		 TCPLOG_DIR_INGRESS);
+	TL_EQ_U64(entry_owner(&key, &flags), 0);
+	TL_EQ_U64(flags & (TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK),
+		  TCPLOG_CONN_SYN_ACK);
+
+	/* Egress without a socket (a test run's packet has none); an ACK
+	 * sets no opener bit. */
+	pkt_init(&p);
+	pkt_eth(&p, ETH_P_IP);
+	pkt_ipv4(&p, "127.0.0.1", "127.0.0.2", IPPROTO_TCP, 5, 0);
+	pkt_tcp(&p, port, PORT_A, TCPLOG_TCP_ACK, 5);
+	pkt_finish(&p);
+	run_pkt(&p, TCPLOG_DIR_EGRESS, 0, 1);
+	make_key(&key, 4, "127.0.0.1", "127.0.0.2", port, PORT_A,
+		 TCPLOG_DIR_EGRESS);
+	TL_EQ_U64(entry_owner(&key, &flags), 0);
+	TL_EQ_U64(flags & (TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK), 0);
+
+	if (fd >= 0)
+		close(fd);
+	rmdir(dir);
+}
+
 /* ---- embryonic entries (spoofed SYNs) ------------------------------- */
 
 static struct pkt syn_pkt(uint16_t sport, uint8_t flags)
@@ -1431,7 +1588,8 @@ static void case_embryonic(void)
 		p = syn_pkt((uint16_t)(PORT_A + i), TCPLOG_TCP_SYN);
 		run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
 		TL_EQ_U64(raw_flags((uint16_t)(PORT_A + i)),
-			  TCPLOG_TCP_SYN | TCPLOG_CONN_EMBRYONIC);
+			  TCPLOG_TCP_SYN | TCPLOG_CONN_EMBRYONIC |
+				  TCPLOG_CONN_SYN_SENT);
 	}
 	TL_EQ_U64(syn->embryonic, 3);
 	/* A fourth SYN, and a SYN-ACK, are refused and counted. */
@@ -1455,7 +1613,8 @@ static void case_embryonic(void)
 	TL_EQ_U64(syn->embryonic, 3);
 	p = syn_pkt(PORT_A, TCPLOG_TCP_ACK);
 	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 2);
-	TL_EQ_U64(raw_flags(PORT_A), TCPLOG_TCP_SYN | TCPLOG_TCP_ACK);
+	TL_EQ_U64(raw_flags(PORT_A),
+		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_CONN_SYN_SENT);
 	TL_EQ_U64(syn->embryonic, 2);
 	make_key(&key, 4, V4_A, V4_B, PORT_A, PORT_B, TCPLOG_DIR_INGRESS);
 	{
@@ -1470,8 +1629,9 @@ static void case_embryonic(void)
 	/* Room in the share again: the refused SYN now gets in. */
 	p = syn_pkt(PORT_A + 3, TCPLOG_TCP_SYN);
 	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
-	TL_EQ_U64(raw_flags(PORT_A + 3),
-		  TCPLOG_TCP_SYN | TCPLOG_CONN_EMBRYONIC);
+	TL_EQ_U64(raw_flags(PORT_A + 3), TCPLOG_TCP_SYN |
+						 TCPLOG_CONN_EMBRYONIC |
+						 TCPLOG_CONN_SYN_SENT);
 	TL_EQ_U64(syn->embryonic, 3);
 	/* The daemon takes an embryonic entry: off the shared count; a
 	 * completed one: not. */
@@ -1520,6 +1680,7 @@ static const struct multi_case multi_cases[] = {
 	{ "full map: failed inserts counted, others exact", case_map_full },
 	{ "embryonic entries within their share; completed once",
 	  case_embryonic },
+	{ "the opener's bits; the owner of a new entry", case_owner },
 	{ "bytes carry past 4 GiB in the packed counter",
 	  case_counter_bytes_carry },
 	{ "packed counter wraps after 2^32 packets", case_counter_word_wrap },

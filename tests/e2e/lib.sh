@@ -153,7 +153,39 @@ cleanup() {
 	rm -rf "$PIN" "$PIN-foreign" "$PIN-bad" "$SOCK_DIR"
 	ip netns del "$NS_A" 2>/dev/null
 	ip netns del "$NS_B" 2>/dev/null
+	local i
+	for ((i = ${#CGROUPS[@]} - 1; i >= 0; i--)); do
+		rmdir "${CGROUPS[i]}" 2>/dev/null
+	done
+	CGROUPS=()
 	rm -rf "$WORK"
+}
+
+# ---- cgroups -------------------------------------------------------------------------
+
+CGROUPS=()
+# make_cgroup PATH: a cgroup at PATH under the cgroup v2 mount (hybrid
+# hosts: .../unified), parents first, removed by cleanup; sets CGROUP_DIR
+# (not in a subshell: cleanup must know them).
+make_cgroup() {
+	local root dir part
+	root=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
+	[ -n "$root" ] || return 1
+	dir=$root
+	for part in ${1//\// }; do
+		dir=$dir/$part
+		[ -d "$dir" ] && continue
+		mkdir "$dir" || return 1
+		CGROUPS+=("$dir")
+	done
+	CGROUP_DIR=$dir
+}
+
+# in_cgroup DIR CMD...: runs CMD in the cgroup DIR.
+in_cgroup() {
+	local dir=$1
+	shift
+	sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$dir" "$@"
 }
 
 # ---- the network -------------------------------------------------------------------

@@ -43,6 +43,10 @@ test_schema_and_counts() {
 	flow $ADDR6_B 6002 33333
 	stop_captures
 	expect_valid dump "$(ctl --json dump)"
+	expect_valid dump "$(ctl --json dump --connections)"
+	expect_eq "connections of two flows" \
+		"$(ctl --json dump --connections | jq '.connections | length')" 2
+	expect_valid dump "$(ctl --json dump --connections --sort bytes --limit 1)"
 	expect_valid stats "$(ctl --json stats)"
 	expect_valid health "$(ctl --json health)"
 	expect_valid version "$(ctl --json version)"

@@ -623,6 +623,174 @@ test_missing_caps() {
 	[ ! -e "$(pin_layout)" ] || fail "pins made without privileges"
 }
 
+# A unit that stopped keeps its name: a server in a unit's cgroup serves one
+# connection and exits, the cgroup is removed at once (as systemd does when
+# a unit stops), and the dump still names the unit; so does a restarted
+# daemon (the names are pinned), which cannot find the cgroup any more.
+test_owner_outlives_unit() {
+	local unit="tlshort-$$.service" cg got
+	make_cgroup "tltest-$$.slice/$unit" || { fail "cannot make a cgroup"; return; }
+	cg=$CGROUP_DIR
+	write_conf "closed_timeout=3600"
+	start_daemon || return
+	in_cgroup "$cg" ip netns exec "$NS_B" timeout 30 nc -l $ADDR4_B 7311 >/dev/null &
+	local srv=$!
+	wait_listen 7311
+	head -c 5000 /dev/zero | in_a timeout 30 nc -N $ADDR4_B 7311
+	wait "$srv"
+	rmdir "$cg" || fail "the cgroup is still in use"
+	got=$(ctl --json dump --port 7311 | jq -r '.connections[].unit')
+	expect_eq "the stopped unit's name" "$got" "$unit"
+	stop_daemon
+	start_daemon || return
+	got=$(ctl --json dump --port 7311 | jq -r '.connections[].unit')
+	expect_eq "the stopped unit's name after a restart" "$got" "$unit"
+	say "$unit named after its cgroup went, and after a restart"
+}
+
+owner_conns_gone() { ! ctl --json dump | grep -q '"dst_port":730[12]'; }
+# scanned_since AGE_MS: a scan ended since counts_age_ms was AGE_MS.
+scanned_since() { [ "$(our_stat counts_age_ms)" -lt "$1" ]; }
+
+# The owner: a server in a unit's cgroup (a cgroup named like a systemd
+# service: this host's PID 1 is not systemd; the VM and nspawn checks run
+# real units) in B, clients in A. Both directions of a connection to it,
+# and of one its unit opens to A, name the unit and its cgroup id (the
+# directory's inode number); a SYN to a closed port, and the kernel's
+# reset, have none. The journal record carries the unit too. stats'
+# bytes per unit and direction (live + expired: the connections expire
+# meanwhile) equal the capture of those connections.
+test_owner() {
+	local unit="tlsrv-$$.service" cg id got
+	make_cgroup "tltest-$$.slice/$unit" || { fail "cannot make a cgroup"; return; }
+	cg=$CGROUP_DIR
+	id=$(stat -c %i "$cg")
+	write_conf "directions=ingress egress" "closed_timeout=1"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	in_cgroup "$cg" ip netns exec "$NS_B" timeout 30 nc -l $ADDR4_B 7301 >/dev/null &
+	BG_PIDS+=($!)
+	wait_listen 7301
+	head -c 30000 /dev/zero | in_a timeout 30 nc -N $ADDR4_B 7301
+	in_a timeout 30 nc -l $ADDR4_A 7302 >/dev/null &
+	BG_PIDS+=($!)
+	wait_for 100 sh -c "ip netns exec $NS_A ss -ltnH 'sport = :7302' | grep -q ."
+	head -c 20000 /dev/zero |
+		in_cgroup "$cg" ip netns exec "$NS_B" timeout 30 nc -N $ADDR4_A 7302
+	in_a timeout 5 nc -z $ADDR4_B 7303
+	stop_captures
+	ctl --json dump >"$WORK/dump.json"
+	for port in 7301 7302; do
+		got=$(jq -r --argjson p $port '[.connections[] |
+			select(.src_port == $p or .dst_port == $p) |
+			"\(.direction) \(.cgroup_id) \(.unit)"] | sort | join(",")' "$WORK/dump.json")
+		expect_eq "owners of port $port" "$got" "egress $id $unit,ingress $id $unit"
+	done
+	got=$(jq -r '[.connections[] | select(.src_port == 7303 or .dst_port == 7303) |
+		"\(.direction) \(.cgroup_id) \(.unit)"] | sort | join(",")' "$WORK/dump.json")
+	expect_eq "owners of a closed port" "$got" "egress 0 null,ingress 0 null"
+	wait_for 100 grep -q "dst_port=7301 .*cgroup_id=$id unit=$unit" "$DLOG" ||
+		fail "no record with the unit: $(grep 'dst_port=7301' "$DLOG" | head -n2)"
+	# Per unit: wait until the connections expired, then for a scan.
+	wait_for 100 owner_conns_gone || fail "the connections did not expire"
+	wait_for 100 scanned_since "$(our_stat counts_age_ms)" || fail "no scan"
+	want=$(capture_flows "$WORK/b.pcapng" | awk -v b=$ADDR4_B '
+		($2 == 7301 || $4 == 7301 || $2 == 7302 || $4 == 7302) {
+			if ($3 == b) i += $6; else o += $6
+		} END { printf "%.0f %.0f", i, o }')
+	got=$(ctl --json stats | jq -r --arg u "$unit" '.units[] | select(.unit == $u) |
+		"\(.ingress.bytes) \(.egress.bytes)"')
+	expect_eq "bytes of $unit in and out (stats)" "$got" "$want"
+	ctl stats | grep -q "^$unit " || fail "no row for $unit in the stats table"
+	say "both directions of both connections owned by $unit (cgroup $id); a closed port's by none; its bytes in and out: $got"
+}
+
+# conn_flows IFNAME FILTER: the connection view's connections on IFNAME
+# matching the jq FILTER, as capture_flows lines: the orig direction (the
+# opener to the other side) and the reply direction, one line each.
+conn_flows() {
+	ctl --json dump --connections | jq -r --arg i "$1" ".connections[] |
+		select(.ifname == \$i) | select($2) |
+		([.src_ip, .src_port, .dst_ip, .dst_port, .orig.packets,
+		  .orig.bytes, .orig.ip_bytes], [.dst_ip, .dst_port, .src_ip,
+		  .src_port, .reply.packets, .reply.bytes, .reply.ip_bytes]) |
+		map(tostring) | join(\" \")" | sort
+}
+
+# The connection view against the capture: a connection A opens to a
+# server in a unit's cgroup in B, and one a client in that unit opens to
+# A; both directions of each equal the capture's two flows, the opener is
+# the side that sent the SYN (remote, local), both name the unit, and
+# tcplogctl's table shows what came in as RX. On loopback (both ends in
+# B, the server and the client in two units) the connection shows once per
+# end, each with its owner, both equal to the capture of lo.
+test_connections() {
+	local srv="tlweb-$$.service" cli="tlcli-$$.service" cg_s cg_c port want got
+	make_cgroup "tltest-$$.slice/$srv" || { fail "cannot make a cgroup"; return; }
+	cg_s=$CGROUP_DIR
+	make_cgroup "tltest-$$.slice/$cli" || { fail "cannot make a cgroup"; return; }
+	cg_c=$CGROUP_DIR
+	write_conf "interfaces=vB lo" "directions=ingress egress"
+	start_daemon || return
+	capture_start "$NS_B" vB "$WORK/b.pcapng"
+	capture_start "$NS_B" lo "$WORK/lo.pcapng"
+	head -c 20000 /dev/zero >"$WORK/20k"
+	head -c 5000 /dev/zero >"$WORK/5k"
+	# Opened from A: 30,000 bytes up, 20,000 down.
+	in_cgroup "$cg_s" ip netns exec "$NS_B" timeout 30 nc -l $ADDR4_B 7401 \
+		<"$WORK/20k" >/dev/null &
+	BG_PIDS+=($!)
+	wait_listen 7401
+	head -c 30000 /dev/zero | in_a timeout 30 nc -N $ADDR4_B 7401 >/dev/null
+	# Opened from B by the unit: 20,000 up, 5,000 down.
+	in_a timeout 30 nc -l $ADDR4_A 7402 <"$WORK/5k" >/dev/null &
+	BG_PIDS+=($!)
+	wait_for 100 sh -c "ip netns exec $NS_A ss -ltnH 'sport = :7402' | grep -q ."
+	in_cgroup "$cg_s" ip netns exec "$NS_B" timeout 30 nc -N $ADDR4_A 7402 \
+		<"$WORK/20k" >/dev/null
+	# Loopback, server and client in two units.
+	in_cgroup "$cg_s" ip netns exec "$NS_B" timeout 30 nc -l 127.0.0.1 7403 \
+		<"$WORK/5k" >/dev/null &
+	BG_PIDS+=($!)
+	wait_listen 7403
+	in_cgroup "$cg_c" ip netns exec "$NS_B" timeout 30 nc -N 127.0.0.1 7403 \
+		<"$WORK/20k" >/dev/null
+	sleep 0.2
+	stop_captures
+	for port in 7401 7402; do
+		want=$(capture_flows "$WORK/b.pcapng" | awk -v p=$port '$2 == p || $4 == p')
+		got=$(conn_flows vB ".src_port == $port or .dst_port == $port")
+		same_flows "connection $port" "src sport dst dport packets bytes ip_bytes" "$want" "$got"
+	done
+	ctl --json dump --connections >"$WORK/conns.json"
+	expect_eq "opener of 7401" "$(jq -r '.connections[] | select(.dst_port == 7401) |
+		"\(.src_ip) \(.direction) \(.opened) \(.unit)"' "$WORK/conns.json")" \
+		"$ADDR4_A ingress syn $srv"
+	expect_eq "opener of 7402" "$(jq -r '.connections[] | select(.dst_port == 7402) |
+		"\(.src_ip) \(.direction) \(.opened) \(.unit)"' "$WORK/conns.json")" \
+		"$ADDR4_B egress syn $srv"
+	# Each end of the loopback connection: the capture of lo, twice.
+	want=$(capture_flows "$WORK/lo.pcapng" | awk '$2 == 7403 || $4 == 7403')
+	got=$(conn_flows lo ".dst_port == 7403 and .unit == \"$cli\"")
+	same_flows "loopback, the client's end" "src sport dst dport packets bytes ip_bytes" "$want" "$got"
+	got=$(conn_flows lo ".dst_port == 7403 and .unit == \"$srv\"")
+	same_flows "loopback, the server's end" "src sport dst dport packets bytes ip_bytes" "$want" "$got"
+	expect_eq "loopback ends" "$(jq -r '[.connections[] | select(.dst_port == 7403) |
+		"\(.direction) \(.unit)"] | sort | join(",")' "$WORK/conns.json")" \
+		"egress $cli,ingress $srv"
+	# The unit filter, and the table: RX is what came in.
+	expect_eq "connections of the client unit" \
+		"$(ctl --json dump --connections --unit "$cli" | jq '.connections | length')" 1
+	ctl dump --connections --port 7401 >"$WORK/table"
+	got=$(awk 'NR == 2 { print $2, $6, $8, $12 }' "$WORK/table")
+	want="remote $(jq -r '.connections[] | select(.dst_port == 7401) |
+		"\(.orig.bytes) \(.reply.bytes)"' "$WORK/conns.json") $srv"
+	expect_eq "table row of 7401 (OPENED RX TX UNIT)" "$got" "$want"
+	head -n1 "$WORK/table" | grep -q '^IFACE  *OPENED  *SOURCE  *DESTINATION  *STATE  *RX  *RX_PKTS  *TX  *TX_PKTS' ||
+		fail "table header: $(head -n1 "$WORK/table")"
+	say "two connections on vB and one on lo (twice, one per end): orig and reply equal the capture; openers and units right"
+}
+
 DEFAULT_TESTS=(
 	test_bad_configs test_exact_flows test_segments
 	test_restart_under_load test_upgrade_tcx test_upgrade_tc
@@ -631,7 +799,8 @@ DEFAULT_TESTS=(
 	test_tc_own_qdisc test_tc_interrupted_attach test_iface_recreate
 	test_tc_recreate_at_once test_reload
 	test_keep_attached_no test_second_instance test_notify
-	test_auto_interfaces test_bpffs_mount test_missing_caps
+	test_auto_interfaces test_bpffs_mount test_missing_caps test_owner
+	test_connections test_owner_outlives_unit
 	test_caps_after_start
 )
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
 # test_upgrade.sh - upgrading from the previous release, whose maps have
-# another layout (map ABI 1: no VLAN IDs in the key), while it counts:
+# another layout (map ABI 2: no owner in the value), while it counts:
 # the previous release's daemon runs and expires connections, stops
 # (leaving its program counting), and this build starts over it with
 # connections still open and new ones arriving. Checked against a capture
@@ -39,7 +39,7 @@ upgrade_case() {
 	rm -f "$DLOG.prev"
 	write_conf "attach_mode=$mode" "closed_timeout=1"
 	start_daemon "$OLD_TCPLOGGERD" || return
-	old_layout=$PIN/v1
+	old_layout=$PIN/v2
 	old_map=$(bpftool map show pinned "$old_layout/conns" -j 2>/dev/null | jq .id)
 	[ -n "$old_map" ] || { fail "the previous release did not pin $old_layout"; return; }
 	capture_start "$NS_B" vB "$WORK/b.pcapng"
@@ -66,13 +66,13 @@ upgrade_case() {
 	: >"$DLOG"
 	sed -i 's/^closed_timeout = 1$/closed_timeout = 3600/' "$CONF"
 	start_daemon || return
-	log_has "Upgrading from map layout v1" || fail "no upgrade log line"
-	log_has "Upgraded from map layout v1" || fail "no upgrade summary"
+	log_has "Upgrading from map layout v2" || fail "no upgrade log line"
+	log_has "Upgraded from map layout v2" || fail "no upgrade summary"
 	# Whether the stream's old entry was carried over or folded depends on
 	# whether the new program saw its next packet before the move: both
 	# keep every count (checked below, per connection). The fold itself is
 	# checked deterministically in bpf.migrate.
-	say "$(sed -n 's/.*Upgraded from map layout v1: \([0-9]*\) entries carried over, \([0-9]*\) folded.*/carried over \1, folded \2/p' "$DLOG")"
+	say "$(sed -n 's/.*Upgraded from map layout v2: \([0-9]*\) entries carried over, \([0-9]*\) folded.*/carried over \1, folded \2/p' "$DLOG")"
 	flow $ADDR4_B 5104 90000
 	wait "${BG_PIDS[@]:1}" 2>/dev/null
 	stop_pids "${BG_PIDS[@]}"

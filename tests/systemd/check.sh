@@ -83,6 +83,31 @@ check "a closed-connection record in the journal" until_ok 100 sh -c \
 	"journalctl -b -u tcploggerd TCPLOG_DST_PORT=9001 TCPLOG_REASON=fin -o json | jq -e 'select(.TCPLOG_BYTES | tonumber > 5000)' | grep -q ."
 check "tcplogctl health exits 0" tcplogctl health
 
+# The owner under a real systemd: a server and a client in transient units
+# (systemd-run), on loopback with ingress counted: each end's ingress entry
+# is owned by the unit that receives it (the server's by tlweb.service, the
+# answers by tlcli.service), as docs/API.md says of loopback.
+check "systemd-run starts a server unit" systemd-run --unit=tlweb -p Type=exec \
+	timeout 60 nc -l 127.0.0.1 9300
+until_ok 50 listening 9300
+check "a client unit connects and ends" systemd-run --unit=tlcli --wait -p Type=exec \
+	sh -c "head -c 7000 /dev/zero | timeout 60 nc -N 127.0.0.1 9300"
+owners() { # the unit of each ingress entry of port 9300, by destination port
+	tcplogctl --json dump --port 9300 | jq -r '[.connections[] |
+		"\(if .dst_port == 9300 then "to-server" else "to-client" end) \(.unit)"] |
+		sort | join(",")'
+}
+check "the dump names each end's unit" test "$(owners)" = "to-client tlcli.service,to-server tlweb.service"
+check "tcplogctl dump --unit tlweb.service finds its entry" test \
+	"$(tcplogctl --json dump --unit tlweb.service | jq '[.connections[] | select(.dst_port == 9300)] | length')" = 1
+# The connection view with ingress only: the server's end opened by the
+# client's SYN, the client's end known from the SYN-ACK it received.
+check "connection view: openers from the SYN and the SYN-ACK" test "$(tcplogctl --json dump --connections --port 9300 |
+	jq -r '[.connections[] | "\(.opened) \(.unit) \(.reply.bytes > 0)"] | sort | join(",")')" = \
+	"syn tlweb.service false,syn_ack tlcli.service true"
+check "journal records name the unit" until_ok 100 sh -c \
+	"journalctl -b -u tcploggerd TCPLOG_UNIT=tlweb.service -o json | jq -e 'select(.TCPLOG_DST_PORT == \"9300\")' | grep -q ."
+
 pid=$(main_pid)
 [ "${pid:-0}" -gt 1 ] && kill -9 "$pid"
 check "a killed daemon is restarted" until_ok 100 sh -c "test \"\$(systemctl show -p SubState --value tcploggerd)\" = running && test \"\$(systemctl show -p MainPID --value tcploggerd)\" != $pid"

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -350,15 +351,18 @@ static void test_health_window(void)
 
 /* ---- the snapshot ------------------------------------------------------------- */
 
+/* The unit names pass() filters by; NULL: none. */
+static struct units *units;
+
 /* Every record of one pass, in the order given. */
-static size_t pass(const struct api_request *req, struct conn_rec *out,
+static size_t pass(const struct api_request *req, struct conn_pair *out,
 		   size_t max, struct snapshot *s)
 {
-	struct conn_rec r;
+	struct conn_pair r;
 	size_t n = 0;
 	int ret;
 
-	TL_EQ_INT(snapshot_begin(s, &m, req, NULL), 0);
+	TL_EQ_INT(snapshot_begin(s, &m, req, NULL, units), 0);
 	while ((ret = snapshot_next(s, &r)) != 0) {
 		if (ret == -EAGAIN)
 			continue;
@@ -374,7 +378,7 @@ static void test_snapshot(void)
 {
 	struct api_request req = { .port = -1, .vlan = -1 };
 	struct tcplog_conn_key k;
-	struct conn_rec got[16];
+	struct conn_pair got[16];
 	struct snapshot s;
 	size_t i;
 
@@ -397,11 +401,11 @@ static void test_snapshot(void)
 	req.port = 80;
 	TL_EQ_U64(pass(&req, got, 16, &s), 6);
 	for (i = 0; i < 6; i++)
-		TL_EQ_U64(ntohs(got[i].key.dst_port), 80);
+		TL_EQ_U64(ntohs(got[i].r.key.dst_port), 80);
 	req.port = -1;
 	req.vlan = 100;
 	TL_EQ_U64(pass(&req, got, 16, &s), 1);
-	TL_EQ_U64(got[0].c.bytes, 64 * 3000 + 64);
+	TL_EQ_U64(got[0].r.c.bytes, 64 * 3000 + 64);
 	req.vlan = -1;
 	req.state = API_STATE_OPEN;
 	TL_EQ_U64(pass(&req, got, 0, &s), 3000);
@@ -415,20 +419,20 @@ static void test_snapshot(void)
 	req.limit = 5;
 	TL_EQ_U64(pass(&req, got, 16, &s), 5);
 	for (i = 0; i < 5; i++)
-		TL_EQ_U64(got[i].c.bytes, 64 * (5999 - i) + 64);
+		TL_EQ_U64(got[i].r.c.bytes, 64 * (5999 - i) + 64);
 	TL_EQ_U64(s.entries, 6000);
 	req.sort = API_SORT_PACKETS;
 	TL_EQ_U64(pass(&req, got, 16, &s), 5);
 	for (i = 0; i < 5; i++)
-		TL_EQ_U64(got[i].c.packets, 6000 - i);
+		TL_EQ_U64(got[i].r.c.packets, 6000 - i);
 	req.sort = API_SORT_LAST_SEEN;
 	req.limit = 2;
 	TL_EQ_U64(pass(&req, got, 16, &s), 2);
-	TL_EQ_U64(got[0].c.last_seen_ns, 6000 * SEC);
+	TL_EQ_U64(got[0].r.c.last_seen_ns, 6000 * SEC);
 	/* Sorted in runs of SORTED_RUN, merged: every entry in order, with
 	 * or without a limit above one run. */
 	{
-		static struct conn_rec all[6000];
+		static struct conn_pair all[6000];
 		uint64_t limits[] = { 0, 5000 };
 		size_t l, want;
 
@@ -438,7 +442,7 @@ static void test_snapshot(void)
 			want = limits[l] ? limits[l] : 6000;
 			TL_EQ_U64(pass(&req, all, 6000, &s), want);
 			for (i = 0; i < want; i++)
-				if (all[i].c.bytes != 64 * (5999 - i) + 64)
+				if (all[i].r.c.bytes != 64 * (5999 - i) + 64)
 					break;
 			TL_EQ_U64(i, want);
 		}
@@ -448,6 +452,174 @@ static void test_snapshot(void)
 	req.limit = 3;
 	TL_EQ_U64(pass(&req, got, 16, &s), 3);
 	TL_EQ_U64(s.entries, 6000);
+}
+
+/* The entry of @k's opposite direction, owned by @cgroup. */
+static void put_owned(const struct tcplog_conn_key *k, uint64_t bytes,
+		      uint64_t packets, uint64_t flags, uint64_t first,
+		      uint64_t cgroup)
+{
+	struct tcplog_conn_val v;
+
+	put(k, bytes, packets, flags, first, first + SEC);
+	TL_CHECK(!bpf_map_lookup_elem(m.conns_fd, k, &v), "lookup");
+	v.cgroup_id = cgroup;
+	TL_CHECK(!bpf_map_update_elem(m.conns_fd, k, &v, BPF_EXIST), "owner");
+}
+
+/*
+ * The connection view: each connection once, with both directions; the
+ * opener by the SYN bits (a SYN, or only a SYN-ACK seen, or by time);
+ * closed by an RST either way or a FIN both ways; sorted by both
+ * directions' bytes; the unit filter by the owner's unit, resolved from a
+ * cgroup tree made for the test (the id of a cgroup is its inode number).
+ */
+static void test_connection_view(void)
+{
+	struct api_request req = { .port = -1,
+				   .vlan = -1,
+				   .view = API_VIEW_CONNECTIONS };
+	struct tcplog_conn_key in1, out1, in2, out2, in3, out4;
+	char root[] = "/tmp/tcplog-units-XXXXXX", dir[300];
+	struct units u;
+	struct stat st;
+	struct conn_pair got[16];
+	struct snapshot s;
+	enum tcplog_opened how;
+	size_t i, n;
+
+	/* 1: opened from outside: the ingress SYN, the egress SYN-ACK;
+	 * both sides sent a FIN. */
+	in1 = key_of(1, 443);
+	conn_key_reverse(&in1, &out1);
+	put_owned(&in1, 1000, 10,
+		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_TCP_FIN |
+			  TCPLOG_CONN_SYN_SENT,
+		  5 * SEC, 0);
+	/* 2: opened from here: the egress SYN; only a FIN from here. */
+	in2 = key_of(2, 8080);
+	conn_key_reverse(&in2, &out2);
+	put_owned(&in2, 7000, 5,
+		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_CONN_SYN_ACK,
+		  3 * SEC, 0);
+	/* 3: only ingress counted, a SYN-ACK: we opened it, unseen. */
+	in3 = key_of(3, 9000);
+	put_owned(&in3, 300, 3,
+		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_CONN_SYN_ACK,
+		  4 * SEC, 0);
+	/* 4: egress only, no SYN seen: unknown, as seen; an RST. */
+	out4 = key_of(4, 22);
+	out4.direction = TCPLOG_DIR_EGRESS;
+	put_owned(&out4, 100, 1, TCPLOG_TCP_RST, 6 * SEC, 0);
+
+	TL_CHECK(mkdtemp(root) != NULL, "mkdtemp");
+	snprintf(dir, sizeof(dir), "%s/system.slice", root);
+	TL_CHECK(mkdir(dir, 0700) == 0, "mkdir");
+	snprintf(dir, sizeof(dir), "%s/system.slice/web.service", root);
+	TL_CHECK(mkdir(dir, 0700) == 0, "mkdir");
+	TL_CHECK(stat(dir, &st) == 0, "stat");
+	put_owned(&out1, 50000, 40,
+		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_TCP_FIN |
+			  TCPLOG_CONN_SYN_ACK,
+		  5 * SEC, (uint64_t)st.st_ino);
+	put_owned(&out2, 2000, 6,
+		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_TCP_FIN |
+			  TCPLOG_CONN_SYN_SENT,
+		  3 * SEC, 0);
+
+	/* Four connections from six entries, by total bytes. */
+	req.sort = API_SORT_BYTES;
+	n = pass(&req, got, 16, &s);
+	TL_EQ_U64(n, 4);
+	TL_EQ_U64(s.entries, 6);
+	TL_EQ_U64(got[0].r.c.bytes + got[0].peer.bytes, 51000);
+	TL_EQ_U64(got[1].r.c.bytes + got[1].peer.bytes, 9000);
+	TL_EQ_U64(got[2].r.c.bytes, 300);
+	TL_CHECK(!got[2].has_peer && !got[3].has_peer, "single sides");
+	/* The opener of each. */
+	for (i = 0; i < n; i++) {
+		const struct tcplog_conn_counts *b =
+			got[i].has_peer ? &got[i].peer : NULL;
+		bool a_opened = tcplog_pair_a_opened(&got[i].r.c, b, &how);
+		bool a_in = got[i].r.key.direction == TCPLOG_DIR_INGRESS;
+
+		uint16_t sp = ntohs(got[i].r.key.src_port);
+		uint16_t dp = ntohs(got[i].r.key.dst_port);
+		int port = sp < dp ? sp : dp;
+
+		switch (port) {
+		case 443: /* the ingress side opened */
+			TL_EQ_INT(a_opened, a_in);
+			TL_EQ_INT(how, TCPLOG_OPENED_SYN);
+			TL_CHECK(tcplog_pair_is_closed(&got[i].r.c, b),
+				 "a FIN each way");
+			break;
+		case 8080: /* the egress side opened */
+			TL_EQ_INT(a_opened, !a_in);
+			TL_EQ_INT(how, TCPLOG_OPENED_SYN);
+			TL_CHECK(!tcplog_pair_is_closed(&got[i].r.c, b),
+				 "a FIN one way is open");
+			break;
+		case 9000: /* the unseen egress side, by the SYN-ACK */
+			TL_EQ_INT(a_opened, false);
+			TL_EQ_INT(how, TCPLOG_OPENED_SYN_ACK);
+			break;
+		default:
+			TL_EQ_INT(a_opened, true);
+			TL_EQ_INT(how, TCPLOG_OPENED_UNKNOWN);
+			TL_CHECK(tcplog_pair_is_closed(&got[i].r.c, b), "RST");
+		}
+	}
+	/* State, merged: 443 and 22 closed. */
+	req.sort = API_SORT_NONE;
+	req.state = API_STATE_CLOSED;
+	TL_EQ_U64(pass(&req, got, 16, &s), 2);
+	req.state = API_STATE_ANY;
+	/* The unit: either side's owner. */
+	TL_EQ_INT(units_init(&u, root), 0);
+	units = &u;
+	snprintf(req.unit, sizeof(req.unit), "web.service");
+	TL_EQ_U64(pass(&req, got, 16, &s), 1);
+	TL_EQ_U64(got[0].r.c.bytes + got[0].peer.bytes, 51000);
+	req.view = API_VIEW_FLOWS;
+	TL_EQ_U64(pass(&req, got, 16, &s), 1);
+	TL_EQ_U64(got[0].r.c.bytes, 50000);
+	snprintf(req.unit, sizeof(req.unit), "other.service");
+	TL_EQ_U64(pass(&req, got, 16, &s), 0);
+	units = NULL;
+	units_free(&u);
+	/* The flow view is unchanged: six entries. */
+	req.unit[0] = '\0';
+	TL_EQ_U64(pass(&req, got, 16, &s), 6);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/system.slice", root);
+	rmdir(dir);
+	rmdir(root);
+}
+
+/* A cgroup path's unit, as systemd names it. */
+static void test_unit_of_path(void)
+{
+	char b[64];
+
+	TL_CHECK(units_of_path("/system.slice/nginx.service", b, sizeof(b)),
+		 "a service");
+	TL_EQ_STR(b, "nginx.service");
+	TL_CHECK(units_of_path("/user.slice/user-1000.slice/user@1000.service/"
+			       "app.slice/a.scope",
+			       b, sizeof(b)),
+		 "a user's");
+	TL_EQ_STR(b, "user@1000.service");
+	TL_CHECK(units_of_path("/system.slice/docker-1.scope/x", b, sizeof(b)),
+		 "a scope");
+	TL_EQ_STR(b, "docker-1.scope");
+	TL_CHECK(units_of_path("/init.scope", b, sizeof(b)), "init");
+	TL_EQ_STR(b, "init.scope");
+	TL_CHECK(!units_of_path("/system.slice", b, sizeof(b)), "a slice");
+	TL_CHECK(!units_of_path("/", b, sizeof(b)), "the root");
+	TL_CHECK(!units_of_path("/tltest/x", b, sizeof(b)), "no unit");
+	TL_CHECK(!units_of_path("/system.slice/a-very-long-name.service", b, 8),
+		 "too long");
 }
 
 /* Runs a dump request through the API to its end; the answer in @w. */
@@ -492,7 +664,7 @@ static void test_sort_budget(void)
 		k = key_of(i, 443);
 		put(&k, 100 + (uint64_t)i, 1, 0, SEC, SEC);
 	}
-	/* 6000 entries take 8192 slots of 104 bytes: 852 KB. */
+	/* 6000 entries take 8192 slots of 120 bytes: 983 KB. */
 	api.sort_budget.limit = 1u << 20;
 	jw_init(&w);
 	held = dump_to_end(&api, all, &w, true);
@@ -509,7 +681,8 @@ static void test_sort_budget(void)
 	dump_to_end(&api, top, &w, false);
 	TL_CHECK(!strncmp(w.buf, "{\"ok\":true", 10) &&
 			 strstr(w.buf, "\"bytes\":6099,"),
-		 "the top 10 answers");
+		 "the top 10 answers: %.*s", (int)(w.len > 300 ? 300 : w.len),
+		 w.buf);
 	api_dump_free(held);
 	TL_EQ_U64(api.sort_budget.used, 0);
 	dump_to_end(&api, all, &w, false);
@@ -615,6 +788,85 @@ static void test_expiry_scan(void)
 	TL_EQ_U64(m.totals.reason[TCPLOG_REASON_RST], 1);
 	TL_EQ_INT(maps_count(&m, &entries, NULL), 0);
 	TL_EQ_U64(entries, 1);
+}
+
+/* The sum of @unit's @dir bytes as published, ~0 if absent. */
+static uint64_t unit_bytes(struct unit_stats *us, const char *unit, int dir)
+{
+	static const struct unit_sum *all[2 * (UNITS_MAX + 1)];
+	uint32_t i, n = sizeof(all) / sizeof(all[0]);
+
+	if (!unitstats_sorted(us, all, &n))
+		return ~0ull;
+	for (i = 0; i < n; i++)
+		if ((!unit && !all[i]->unit) ||
+		    (unit && all[i]->unit && !strcmp(unit, all[i]->unit)))
+			return all[i]->bytes[dir];
+	return ~0ull;
+}
+
+/*
+ * Bytes per unit and direction, from the scan: live entries as walked,
+ * plus what expiry removed; an entry moving from live to expired is
+ * counted once; packets after a scan show at the next; reset zeroes.
+ */
+static void test_unit_stats(void)
+{
+	char root[] = "/tmp/tcplog-units-XXXXXX", dir[300];
+	struct tcplog_conn_key a1 = key_of(1, 80), a2 = key_of(2, 80),
+			       b1 = key_of(3, 80), none = key_of(4, 80);
+	struct unit_stats us;
+	struct units u;
+	struct stat st;
+	struct expiry e;
+	uint64_t a_id;
+
+	TL_CHECK(mkdtemp(root) != NULL, "mkdtemp");
+	snprintf(dir, sizeof(dir), "%s/a.service", root);
+	TL_CHECK(mkdir(dir, 0700) == 0 && stat(dir, &st) == 0, "a");
+	a_id = (uint64_t)st.st_ino;
+	a2.direction = TCPLOG_DIR_EGRESS;
+	put_owned(&a1, 1000, 1, 0, 9990 * SEC, (uint64_t)st.st_ino);
+	put_owned(&a2, 2000, 2, TCPLOG_TCP_FIN, 9000 * SEC,
+		  (uint64_t)st.st_ino);
+	snprintf(dir, sizeof(dir), "%s/b.scope", root);
+	TL_CHECK(mkdir(dir, 0700) == 0 && stat(dir, &st) == 0, "b");
+	put_owned(&b1, 300, 3, 0, 9990 * SEC, (uint64_t)st.st_ino);
+	put_owned(&none, 40, 4, 0, 9990 * SEC, 0);
+	TL_EQ_INT(units_init(&u, root), 0);
+	TL_EQ_INT(unitstats_init(&us), 0);
+	expiry_setup(&e);
+	e.units = &u;
+	e.unit_stats = &us;
+	TL_EQ_U64(unit_bytes(&us, "a.service", 0), ~0ull); /* no scan yet */
+	/* a2 (closed 1,000 s ago) goes: it counts, once. */
+	fake_boot_ns = 10000 * SEC;
+	expiry_scan(&e);
+	TL_EQ_U64(m.totals.entries, 1);
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_INGRESS), 1000);
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_EGRESS), 2000);
+	TL_EQ_U64(unit_bytes(&us, "b.scope", TCPLOG_DIR_INGRESS), 300);
+	TL_EQ_U64(unit_bytes(&us, NULL, TCPLOG_DIR_INGRESS), 40);
+	/* More packets on a1: the next scan has them; a2 still once. */
+	put_owned(&a1, 1500, 2, 0, 9990 * SEC, a_id);
+	expiry_scan(&e);
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_INGRESS), 1500);
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_EGRESS), 2000);
+	/* reset: nothing until a scan, then the live entries only. */
+	unitstats_reset(&us);
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_INGRESS), ~0ull);
+	expiry_scan(&e);
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_INGRESS), 1500);
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_EGRESS), 0);
+	TL_EQ_U64(unit_bytes(&us, "b.scope", TCPLOG_DIR_INGRESS), 300);
+	expiry_free(&e);
+	unitstats_free(&us);
+	units_free(&u);
+	snprintf(dir, sizeof(dir), "%s/a.service", root);
+	rmdir(dir);
+	snprintf(dir, sizeof(dir), "%s/b.scope", root);
+	rmdir(dir);
+	rmdir(root);
 }
 
 static void test_expiry_pressure(void)
@@ -991,8 +1243,10 @@ CASE(test_api_reset, 16)
 CASE(test_health_window, 16)
 CASE(test_snapshot, 8192)
 CASE(test_sort_budget, 8192)
+CASE(test_connection_view, 64)
 CASE(test_expiry_decisions, 16)
 CASE(test_expiry_scan, 64)
+CASE(test_unit_stats, 64)
 CASE(test_expiry_pressure, 100)
 CASE(test_expiry_spacing, 16)
 CASE(test_expiry_embryonic_first, 100)
@@ -1017,6 +1271,11 @@ int main(void)
 		{ "insert failures of the last five minutes",
 		  test_health_window_fresh },
 		{ "snapshot filters, sorts, limits", test_snapshot_fresh },
+		{ "bytes per unit: live + expired, once",
+		  test_unit_stats_fresh },
+		{ "the connection view: merged, opener, state, unit",
+		  test_connection_view_fresh },
+		{ "a cgroup path's unit", test_unit_of_path },
 		{ "sorting shares one memory budget; busy beyond it",
 		  test_sort_budget_fresh },
 		{ "expiry decisions", test_expiry_decisions_fresh },

@@ -75,6 +75,15 @@ static void test_valid(void)
 	TL_EQ_INT(r.vlan, 4095);
 	ok("{\"cmd\":\"dump\",\"limit\":0,\"filter\":{}}", &r);
 	TL_EQ_U64(r.limit, 0);
+	TL_EQ_INT(r.view, API_VIEW_FLOWS);
+	TL_EQ_STR(r.unit, "");
+	ok("{\"cmd\":\"dump\",\"view\":\"connections\","
+	   "\"filter\":{\"unit\":\"user@1000.service\"}}",
+	   &r);
+	TL_EQ_INT(r.view, API_VIEW_CONNECTIONS);
+	TL_EQ_STR(r.unit, "user@1000.service");
+	ok("{\"cmd\":\"dump\",\"view\":\"flows\"}", &r);
+	TL_EQ_INT(r.view, API_VIEW_FLOWS);
 }
 
 static void test_malformed(void)
@@ -131,6 +140,18 @@ static void test_types(void)
 		"unknown field \"extra\"");
 	REFUSED("{\"cmd\":\"stats\",\"limit\":3}", API_ERR_BAD_REQUEST,
 		"apply to dump only");
+	REFUSED("{\"cmd\":\"stats\",\"view\":\"connections\"}",
+		API_ERR_BAD_REQUEST, "apply to dump only");
+	REFUSED("{\"cmd\":\"dump\",\"view\":\"conns\"}", API_ERR_BAD_REQUEST,
+		"\"view\" must be");
+	REFUSED("{\"cmd\":\"dump\",\"view\":1}", API_ERR_BAD_REQUEST,
+		"\"view\" must be");
+	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"unit\":\"\"}}",
+		API_ERR_BAD_REQUEST, "filter.unit");
+	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"unit\":\"a/b\"}}",
+		API_ERR_BAD_REQUEST, "filter.unit");
+	REFUSED("{\"cmd\":\"dump\",\"filter\":{\"unit\":5}}",
+		API_ERR_BAD_REQUEST, "filter.unit");
 }
 
 static void test_unknown_commands(void)

@@ -165,7 +165,7 @@ interfaces = auto
 closed_timeout = 3600
 EOF
 check "systemctl start (the previous release)" systemctl start tcploggerd
-check "the previous release pins map layout v1" test -e /sys/fs/bpf/tcplogger/v1/conns
+check "the previous release pins map layout v2" test -e /sys/fs/bpf/tcplogger/v2/conns
 check "auto mode attached to vH with tc (no TCX on 6.1)" sh -c \
 	"tcplogctl --json dump | jq -e '.interfaces[] | select(.ifname == \"vH\" and .mode == \"tc\" and .attached)'"
 one_hook start
@@ -180,8 +180,8 @@ flow $HOST 7001 300000
 check "this build's package installs over the previous release" \
 	dpkg --force-confold -i $S/tcplogger_*.deb
 check "the daemon restarted into this build" sh -c \
-	"journalctl -b -u tcploggerd | grep -q 'Upgraded from map layout v1'"
-check "the old layout's pins are gone" test ! -e /sys/fs/bpf/tcplogger/v1
+	"journalctl -b -u tcploggerd | grep -q 'Upgraded from map layout v2'"
+check "the old layout's pins are gone" test ! -e /sys/fs/bpf/tcplogger/v2
 check "NRestarts 0 after the layout upgrade" test "$(nrestarts)" = 0
 one_hook "layout upgrade"
 flow $HOST 7011 250000
@@ -217,6 +217,33 @@ back 198.18.1.2 7104 250000
 back 198.18.2.2 7105 180000
 back $PEER 7106 400000
 
+# The owner on 6.1 with the unit's capabilities: a server in a transient
+# unit with a client in the peer namespace, and a client in a unit that
+# opens a connection to the peer (both directions hooked on vH).
+check "the kernel allows the owner lookups (no warning logged)" sh -c \
+	"! journalctl -b -u tcploggerd | grep -q 'get no owner'"
+check "systemd-run starts a server unit" systemd-run --unit=tlweb -p Type=exec \
+	timeout 60 nc -l $HOST 7201
+for _ in $(seq 50); do ss -ltnH "sport = :7201" | grep -q . && break; sleep 0.1; done
+head -c 40000 /dev/zero | ip netns exec peer timeout 60 nc -N $HOST 7201
+ip netns exec peer timeout 60 nc -l $PEER 7202 >/dev/null &
+srv7202=$!
+for _ in $(seq 50); do ip netns exec peer ss -ltnH "sport = :7202" | grep -q . && break; sleep 0.1; done
+check "a client unit connects to the peer" systemd-run --unit=tlcli --wait -p Type=exec \
+	sh -c "head -c 30000 /dev/zero | timeout 60 nc -N $PEER 7202"
+wait $srv7202
+unit_of_port() { # PORT: the units of every entry of PORT, both directions
+	tcplogctl --json dump --port "$1" | jq -r '[.connections[] | "\(.direction) \(.unit)"] | sort | join(",")'
+}
+check "both directions of the server's connection name tlweb.service" \
+	test "$(unit_of_port 7201)" = "egress tlweb.service,ingress tlweb.service"
+check "both directions of the client's connection name tlcli.service" \
+	test "$(unit_of_port 7202)" = "egress tlcli.service,ingress tlcli.service"
+check "connection view: 7201 opened by the peer, 7202 by the VM" test \
+	"$(tcplogctl --json dump --connections | jq -r '[.connections[] | select(.dst_port == 7201 or .dst_port == 7202) |
+		"\(.dst_port) \(.src_ip) \(.direction) \(.opened)"] | sort | join(",")')" = \
+	"7201 $PEER ingress syn,7202 $HOST egress syn"
+
 # A newer package with a different program: installed over the running
 # one, the daemon restarts into it and swaps the program in place.
 id1=$(prog_id) code1=$(prog_code) pid1=$(systemctl show -p MainPID --value tcploggerd)
@@ -240,6 +267,30 @@ wait
 cap=$(flows_of /tmp/vH.pcap)
 same "vH ingress = capture across the layout upgrade, start, restart, stop+start, reload, upgrade" \
 	"$(printf '%s\n' "$cap" | awk -v h=$HOST '$4 == h')" "$(accounted ingress vH)"
+# conn_ours PORT: the connection view of PORT on vH as capture flows: the
+# orig direction and the reply direction.
+conn_ours() {
+	tcplogctl --json dump --connections --iface vH --port "$1" | jq -r '.connections[] |
+		(["-", .src_ip, .src_port, .dst_ip, .dst_port, .orig.packets, .orig.bytes],
+		 ["-", .dst_ip, .dst_port, .src_ip, .src_port, .reply.packets, .reply.bytes]) |
+		map(tostring) | join(" ")' | sort
+}
+same "connection view, the server unit's connection: orig and reply = capture" \
+	"$(printf '%s\n' "$cap" | awk '$3 == 7201 || $5 == 7201')" "$(conn_ours 7201)"
+same "connection view, the client unit's connection: orig and reply = capture" \
+	"$(printf '%s\n' "$cap" | awk '$3 == 7202 || $5 == 7202')" "$(conn_ours 7202)"
+units_want=$(printf '%s\n' "$cap" | awk -v h=$HOST '$3 == 7201 || $5 == 7201 {
+	if ($4 == h) i += $7; else o += $7 } END { printf "%.0f %.0f", i, o }')
+unit_bytes() { # UNIT WANT: its bytes in and out in stats are WANT (after a scan)
+	local i
+	for i in $(seq 50); do
+		[ "$(tcplogctl --json stats | jq -r --arg u "$1" '.units[] |
+			select(.unit == $u) | "\(.ingress.bytes) \(.egress.bytes)"')" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+check "stats: tlweb.service's bytes in and out = capture ($units_want)" unit_bytes tlweb.service "$units_want"
 same "vH egress (bulk from the VM, TSO) since the reload = capture" \
 	"$(printf '%s\n' "$cap" | awk -v h=$HOST '$2 == h && $5 == 7106')" \
 	"$(ours egress vH | awk '$5 == 7106')"
@@ -267,7 +318,7 @@ check "reload with keep_attached = no" systemctl reload tcploggerd
 check "stop with keep_attached = no" systemctl stop tcploggerd
 check "no filter left" test "$(filters vH ingress)$(filters vT ingress)$(filters vT egress)" = 000
 check "no clsact qdisc left" test "$(clsact vH)$(clsact vT)" = 00
-check "no pins left" test ! -e /sys/fs/bpf/tcplogger/v2
+check "no pins left" test ! -e /sys/fs/bpf/tcplogger/v3
 
 # tcploggerd --detach after a stop that left the program counting.
 sed -i '/keep_attached/d' $CONF
@@ -280,7 +331,7 @@ check "stop (keep_attached = yes)" systemctl stop tcploggerd
 check "tcploggerd --detach" tcploggerd --detach
 check "no filter left after --detach" test "$(filters vH ingress)$(filters vT ingress)$(filters vT egress)" = 000
 check "no clsact qdisc left after --detach" test "$(clsact vH)$(clsact vT)" = 00
-check "no pins left after --detach" test ! -e /sys/fs/bpf/tcplogger/v2
+check "no pins left after --detach" test ! -e /sys/fs/bpf/tcplogger/v3
 
 check "NRestarts still 0" test "$(nrestarts)" = 0
 journalctl -b -u tcploggerd --no-pager
