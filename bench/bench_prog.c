@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,9 @@
 #include "variants.skel.h"
 
 enum pkt_kind { PK_V4, PK_V6, PK_VLAN, PK_MAX };
+
+/* New flows to a port nothing listens on (in the bench's namespace). */
+#define BENCH_CLOSED_PORT 443
 
 struct row {
 	const char *program;
@@ -129,12 +133,13 @@ static double median(double *v, int n)
 }
 
 /*
- * New flows: @n connections, each seen once (a SYN: an embryonic entry,
- * with the share's check and count). Returns the mean ns per run of
- * @prog_fd and of @empty_fd on the same packets.
+ * New flows: @n connections to port @dport, each seen once (a SYN: an
+ * embryonic entry, with the share's check and count, and the owner's
+ * socket lookup). Returns the mean ns per run of @prog_fd and of
+ * @empty_fd on the same packets.
  */
 static int new_flows(int prog_fd, int empty_fd, int map_fd, int syn_fd, int n,
-		     double *prog_ns, double *empty_ns)
+		     uint16_t dport, double *prog_ns, double *empty_ns)
 {
 	double sum_prog = 0, sum_empty = 0, ns = 0;
 	struct tcplog_state no_syn = { 0 };
@@ -156,7 +161,7 @@ static int new_flows(int prog_fd, int empty_fd, int map_fd, int syn_fd, int n,
 		pkt_init(&p);
 		pkt_eth(&p, ETH_P_IP);
 		pkt_ipv4(&p, src, "198.19.0.1", IPPROTO_TCP, 5, 0);
-		pkt_tcp(&p, (uint16_t)(1024 + i % 250), 443, 0x02, 10);
+		pkt_tcp(&p, (uint16_t)(1024 + i % 250), dport, 0x02, 10);
 		pkt_finish(&p);
 		err = run(empty_fd, &p, 1, &ns);
 		if (err)
@@ -170,6 +175,26 @@ static int new_flows(int prog_fd, int empty_fd, int map_fd, int syn_fd, int n,
 	*prog_ns = sum_prog / n;
 	*empty_ns = sum_empty / n;
 	return 0;
+}
+
+/* A listener on every address, at a port the kernel picks; -errno. */
+static int wildcard_listener(uint16_t *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8) ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
 }
 
 static void print_machine(bool md)
@@ -229,6 +254,9 @@ int main(int argc, char **argv)
 	struct variants *var = NULL;
 	double floor_ns = 0, seed_ns = 0, ns = 0;
 	double *samples = NULL, *new_prog = NULL, *new_empty = NULL;
+	double *lst_prog = NULL, *lst_empty = NULL;
+	uint16_t listen_port = 0;
+	int lfd = -1;
 
 	while ((opt = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (opt) {
@@ -313,13 +341,21 @@ int main(int argc, char **argv)
 	};
 	const int nrows = (int)(sizeof(rows) / sizeof(rows[0]));
 
-	samples = calloc((size_t)(nrows + 2) * (size_t)rounds, sizeof(double));
+	samples = calloc((size_t)(nrows + 4) * (size_t)rounds, sizeof(double));
 	if (!samples) {
 		err = -ENOMEM;
 		goto out;
 	}
 	new_prog = samples + (size_t)nrows * (size_t)rounds;
 	new_empty = new_prog + rounds;
+	lst_prog = new_empty + rounds;
+	lst_empty = lst_prog + rounds;
+	lfd = wildcard_listener(&listen_port);
+	if (lfd < 0) {
+		err = lfd;
+		fprintf(stderr, "listener: %s\n", strerror(-err));
+		goto out;
+	}
 	for (i = 0; i < nrows; i++) {
 		rows[i].samples = samples + (size_t)i * (size_t)rounds;
 		/* Warm-up: creates the entry, faults in the code and data. */
@@ -341,7 +377,16 @@ int main(int argc, char **argv)
 				bpf_program__fd(empty->progs.empty_prog),
 				bpf_map__fd(tl->maps.tcplog_conns),
 				bpf_map__fd(tl->maps.tcplog_state), nflows,
-				&new_prog[r], &new_empty[r]);
+				BENCH_CLOSED_PORT, &new_prog[r], &new_empty[r]);
+		/* The owner's whole path: the lookup finds a (wildcard)
+		 * listener, and the FIB says whether it is delivered here. */
+		if (!err)
+			err = new_flows(
+				bpf_program__fd(tl->progs.tcplog_ingress),
+				bpf_program__fd(empty->progs.empty_prog),
+				bpf_map__fd(tl->maps.tcplog_conns),
+				bpf_map__fd(tl->maps.tcplog_state), nflows,
+				listen_port, &lst_prog[r], &lst_empty[r]);
 		if (err) {
 			fprintf(stderr, "new flows: %s\n", strerror(-err));
 			goto out;
@@ -384,9 +429,20 @@ int main(int argc, char **argv)
 			printf(fmt, "tcplogger", "new flow (run once)", p,
 			       p / e, "-", "empty", "same, run once", e, 1.0,
 			       "-");
+		p = median(lst_prog, rounds);
+		e = median(lst_empty, rounds);
+		if (md)
+			printf("| tcplogger | new flow to a listener (run "
+			       "once) | %.1f | %.2f | - |\n",
+			       p, p / e);
+		else
+			printf("%-36s %-24s %10.1f %8.2f %8s\n", "tcplogger",
+			       "new flow, listener", p, p / e, "-");
 	}
 	err = 0;
 out:
+	if (lfd >= 0)
+		close(lfd);
 	free(samples);
 	variants__destroy(var);
 	tcplogger__destroy(tl);

@@ -135,13 +135,20 @@ static __always_inline struct tcplog_state *shared_state(void)
 	return bpf_map_lookup_elem(&tcplog_state, &zero);
 }
 
-/* The SYN bits an entry gains from a packet with these TCP flags. */
-static __always_inline __u64 syn_bits(__u8 flags)
+/*
+ * The bits an entry gains from a packet with these TCP flags: the flags,
+ * and for a SYN the opener's bit. Without a branch, so that a packet of
+ * an established connection tests its flags once, as before the bits:
+ * SYN (bit 1) shifted by 8 is SYN_SENT (bit 9), by 9 SYN_ACK (bit 10).
+ */
+_Static_assert(TCPLOG_CONN_SYN_SENT == (__u64)TCPLOG_TCP_SYN << 8 &&
+		       TCPLOG_CONN_SYN_ACK == (__u64)TCPLOG_TCP_SYN << 9 &&
+		       TCPLOG_TCP_ACK == 1 << 4,
+	       "the opener's bits follow SYN");
+static __always_inline __u64 flag_bits(__u8 flags)
 {
-	if (!(flags & TCPLOG_TCP_SYN))
-		return 0;
-	return flags & TCPLOG_TCP_ACK ? TCPLOG_CONN_SYN_ACK :
-					TCPLOG_CONN_SYN_SENT;
+	return flags | ((__u64)(flags & TCPLOG_TCP_SYN)
+			<< (8 + ((flags & TCPLOG_TCP_ACK) >> 4)));
 }
 
 /* A packet without SYN completes an embryonic entry: once, on one CPU. */
@@ -178,9 +185,8 @@ static __always_inline void conn_add(struct tcplog_conn_val *val, __u32 len,
 	if (l2_len != val->l2_len)
 		__sync_fetch_and_add(&val->l2_extra,
 				     (__u64)l2_len - val->l2_len);
-	if ((val->tcp_flags & flags) != flags ||
-	    (syn_bits(flags) && !(val->tcp_flags & syn_bits(flags))))
-		__sync_fetch_and_or(&val->tcp_flags, flags | syn_bits(flags));
+	if ((val->tcp_flags & flag_bits(flags)) != flag_bits(flags))
+		__sync_fetch_and_or(&val->tcp_flags, flag_bits(flags));
 	if ((val->tcp_flags & TCPLOG_CONN_EMBRYONIC) &&
 	    !(flags & TCPLOG_TCP_SYN))
 		embryonic_done(val);
@@ -382,7 +388,7 @@ static __always_inline int handle_packet(struct __sk_buff *skb,
 			.gso_extra = segs - 1,
 			.first_seen_ns = now,
 			.last_seen_ns = now,
-			.tcp_flags = info.tcp_flags | syn_bits(info.tcp_flags),
+			.tcp_flags = flag_bits(info.tcp_flags),
 			.l2_len = l2_len,
 		};
 

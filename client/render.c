@@ -270,6 +270,14 @@ static const struct json_object *side_of(const struct json_object *c,
 		       NULL;
 }
 
+/* One direction's bytes and packets, as a table shows them (0: none). */
+static void fmt_side(const struct json_object *side, char *bytes, char *pkts,
+		     size_t size, bool human)
+{
+	fmt_bytes(bytes, size, side ? json_u64(side, "bytes") : 0, human);
+	fmt_count(pkts, size, side ? json_u64(side, "packets") : 0, human);
+}
+
 int render_connections(const struct json_object *resp, bool human, FILE *out)
 {
 	static const char *const head[] = { "IFACE",	   "OPENED", "SOURCE",
@@ -298,14 +306,8 @@ int render_connections(const struct json_object *resp, bool human, FILE *out)
 		reply = side_of(c, "reply");
 		rx = in ? orig : reply;
 		tx = in ? reply : orig;
-		fmt_bytes(rb, sizeof(rb), rx ? json_u64(rx, "bytes") : 0,
-			  human);
-		fmt_count(rp, sizeof(rp), rx ? json_u64(rx, "packets") : 0,
-			  human);
-		fmt_bytes(tb, sizeof(tb), tx ? json_u64(tx, "bytes") : 0,
-			  human);
-		fmt_count(tp, sizeof(tp), tx ? json_u64(tx, "packets") : 0,
-			  human);
+		fmt_side(rx, rb, rp, sizeof(rb), human);
+		fmt_side(tx, tb, tp, sizeof(tb), human);
 		short_time(first, sizeof(first), json_str(c, "first_seen"));
 		short_time(last, sizeof(last), json_str(c, "last_seen"));
 		row[1] = !strcmp(json_str(c, "opened"), "unknown") ? "?" :
@@ -346,14 +348,8 @@ static void render_units(const struct json_object *resp, FILE *out)
 		in = side_of(u, "ingress");
 		eg = side_of(u, "egress");
 		row[0] = unit_of(u);
-		fmt_bytes(ib, sizeof(ib), in ? json_u64(in, "bytes") : 0,
-			  false);
-		fmt_count(ip, sizeof(ip), in ? json_u64(in, "packets") : 0,
-			  false);
-		fmt_bytes(ob, sizeof(ob), eg ? json_u64(eg, "bytes") : 0,
-			  false);
-		fmt_count(op, sizeof(op), eg ? json_u64(eg, "packets") : 0,
-			  false);
+		fmt_side(in, ib, ip, sizeof(ib), false);
+		fmt_side(eg, ob, op, sizeof(ob), false);
 		table_add(&t, row);
 	}
 	fprintf(out, "\n");

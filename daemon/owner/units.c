@@ -27,7 +27,7 @@ static uint64_t mono_ms(void)
 
 /* The mount point of the cgroup2 file system: /sys/fs/cgroup on a
  * unified host, /sys/fs/cgroup/unified on a hybrid one. */
-static int find_root(char *buf, size_t size)
+int units_cgroup2_root(char *buf, size_t size)
 {
 	char line[1024], mnt[512], fstype[64];
 	FILE *f = fopen("/proc/self/mountinfo", "re");
@@ -67,7 +67,7 @@ int units_init(struct units *u, const char *root)
 	if (root)
 		snprintf(u->root, sizeof(u->root), "%s", root);
 	else
-		err = find_root(u->root, sizeof(u->root));
+		err = units_cgroup2_root(u->root, sizeof(u->root));
 	if (err)
 		log_warn("No cgroup v2 hierarchy mounted: connections get no "
 			 "unit names (cgroup_id only)");

@@ -50,6 +50,10 @@ struct units {
 	uint64_t (*now_ms)(void);
 };
 
+/* The mount point of the cgroup2 file system (/sys/fs/cgroup on a unified
+ * host, /sys/fs/cgroup/unified on a hybrid one) into @buf; -errno. */
+int units_cgroup2_root(char *buf, size_t size);
+
 /* Finds the cgroup v2 hierarchy (@root: NULL to look it up). */
 int units_init(struct units *u, const char *root);
 

@@ -31,6 +31,7 @@
 #include "tcplogger.h"
 #include "tcplogger.skel.h"
 #include "testlib.h"
+#include "units.h"
 
 #define V4_A "198.18.0.1"
 #define V4_B "198.18.0.2"
@@ -1364,30 +1365,6 @@ static void case_map_full(void)
 
 /* ---- the opener's bits and the owner ------------------------------------- */
 
-/* The mount point of the cgroup v2 hierarchy (hybrid hosts too). */
-static int cgroup2_root(char *buf, size_t size)
-{
-	char line[1024], mnt[512], fstype[64];
-	FILE *f = fopen("/proc/self/mountinfo", "r");
-	int found = -ENOENT;
-
-	if (!f)
-		return -errno;
-	while (found && fgets(line, sizeof(line), f)) {
-		const char *sep = strstr(line, " - ");
-
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s", fstype) != 1)
-			continue;
-		if (!strcmp(fstype, "cgroup2")) {
-			snprintf(buf, size, "%s", mnt);
-			found = 0;
-		}
-	}
-	fclose(f);
-	return found;
-}
-
 /* Moves this process into the cgroup directory @dir. */
 static int cgroup_join(const char *dir)
 {
@@ -1404,6 +1381,20 @@ static int cgroup_join(const char *dir)
 	if (fclose(f))
 		err = -errno;
 	return err;
+}
+
+/* Runs one loopback IPv4 packet through the program for @dir. */
+static void lo_pkt(const char *src, const char *dst, uint16_t sport,
+		   uint16_t dport, uint8_t flags, int dir)
+{
+	struct pkt p;
+
+	pkt_init(&p);
+	pkt_eth(&p, ETH_P_IP);
+	pkt_ipv4(&p, src, dst, IPPROTO_TCP, 5, 0);
+	pkt_tcp(&p, sport, dport, flags, 5);
+	pkt_finish(&p);
+	run_pkt(&p, dir, 0, 1);
 }
 
 static __u64 entry_owner(const struct tcplog_conn_key *key, __u64 *flags)
@@ -1430,14 +1421,13 @@ static void case_owner(void)
 	socklen_t salen = sizeof(sa);
 	struct tcplog_conn_key key;
 	struct stat st;
-	struct pkt p;
 	__u64 flags = 0;
 	uint16_t port;
 	FILE *f;
 	int fd = -1;
 
 	reset_maps();
-	TL_CHECK(cgroup2_root(root, sizeof(root)) == 0,
+	TL_CHECK(units_cgroup2_root(root, sizeof(root)) == 0,
 		 "no cgroup v2 hierarchy mounted");
 	/* Where we are now, to come back. */
 	snprintf(self, sizeof(self), "%s", root);
@@ -1464,35 +1454,23 @@ static void case_owner(void)
 	port = ntohs(sa.sin_port);
 
 	/* A SYN to the listener: its sender opened; the owner found. */
-	pkt_init(&p);
-	pkt_eth(&p, ETH_P_IP);
-	pkt_ipv4(&p, "127.0.0.2", "127.0.0.1", IPPROTO_TCP, 5, 0);
-	pkt_tcp(&p, PORT_A, port, TCPLOG_TCP_SYN, 5);
-	pkt_finish(&p);
-	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	lo_pkt("127.0.0.2", "127.0.0.1", PORT_A, port, TCPLOG_TCP_SYN,
+	       TCPLOG_DIR_INGRESS);
 	make_key(&key, 4, "127.0.0.2", "127.0.0.1", PORT_A, port,
 		 TCPLOG_DIR_INGRESS);
 	TL_EQ_U64(entry_owner(&key, &flags), (__u64)st.st_ino);
 	TL_EQ_U64(flags & (TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK),
 		  TCPLOG_CONN_SYN_SENT);
 	/* Later packets keep the owner, and a SYN-ACK adds its bit. */
-	pkt_init(&p);
-	pkt_eth(&p, ETH_P_IP);
-	pkt_ipv4(&p, "127.0.0.2", "127.0.0.1", IPPROTO_TCP, 5, 0);
-	pkt_tcp(&p, PORT_A, port, TCPLOG_TCP_SYN | TCPLOG_TCP_ACK, 5);
-	pkt_finish(&p);
-	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	lo_pkt("127.0.0.2", "127.0.0.1", PORT_A, port,
+	       TCPLOG_TCP_SYN | TCPLOG_TCP_ACK, TCPLOG_DIR_INGRESS);
 	TL_EQ_U64(entry_owner(&key, &flags), (__u64)st.st_ino);
 	TL_EQ_U64(flags & (TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK),
 		  TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK);
 
 	/* A SYN-ACK first: its receiver opened. A closed port: no owner. */
-	pkt_init(&p);
-	pkt_eth(&p, ETH_P_IP);
-	pkt_ipv4(&p, "127.0.0.2", "127.0.0.1", IPPROTO_TCP, 5, 0);
-	pkt_tcp(&p, PORT_A + 1, 1, TCPLOG_TCP_SYN | TCPLOG_TCP_ACK, 5);
-	pkt_finish(&p);
-	run_pkt(&p, TCPLOG_DIR_INGRESS, 0, 1);
+	lo_pkt("127.0.0.2", "127.0.0.1", PORT_A + 1, 1,
+	       TCPLOG_TCP_SYN | TCPLOG_TCP_ACK, TCPLOG_DIR_INGRESS);
 	make_key(&key, 4, "127.0.0.2", "127.0.0.1", PORT_A + 1, 1,
 		 TCPLOG_DIR_INGRESS);
 	TL_EQ_U64(entry_owner(&key, &flags), 0);
@@ -1501,16 +1479,50 @@ static void case_owner(void)
 
 	/* Egress without a socket (a test run's packet has none); an ACK
 	 * sets no opener bit. */
-	pkt_init(&p);
-	pkt_eth(&p, ETH_P_IP);
-	pkt_ipv4(&p, "127.0.0.1", "127.0.0.2", IPPROTO_TCP, 5, 0);
-	pkt_tcp(&p, port, PORT_A, TCPLOG_TCP_ACK, 5);
-	pkt_finish(&p);
-	run_pkt(&p, TCPLOG_DIR_EGRESS, 0, 1);
+	lo_pkt("127.0.0.1", "127.0.0.2", port, PORT_A, TCPLOG_TCP_ACK,
+	       TCPLOG_DIR_EGRESS);
 	make_key(&key, 4, "127.0.0.1", "127.0.0.2", port, PORT_A,
 		 TCPLOG_DIR_EGRESS);
 	TL_EQ_U64(entry_owner(&key, &flags), 0);
 	TL_EQ_U64(flags & (TCPLOG_CONN_SYN_SENT | TCPLOG_CONN_SYN_ACK), 0);
+
+	/* The owner was reported for the daemon to name: in the names map,
+	 * unnamed yet. */
+	{
+		struct tcplog_unit un = { .name = "x" };
+		__u64 id = (__u64)st.st_ino;
+
+		TL_CHECK(!bpf_map_lookup_elem(
+				 bpf_map__fd(cur->skel->maps.tcplog_units), &id,
+				 &un) &&
+				 !un.name[0],
+			 "the new owner is in the names map, unnamed");
+	}
+	/* A kernel without the lookups: switched off, the program loads and
+	 * counts, with no owner. */
+	{
+		struct loaded off = { .mode = cur->mode };
+		struct loaded *saved = cur;
+
+		off.skel = tcplogger__open();
+		TL_CHECK(off.skel != NULL, "open");
+		if (off.skel) {
+			off.skel->rodata->owner_helpers = 0;
+			off.skel->rodata->force_copy_parse =
+				!strcmp(saved->mode, "copy");
+			TL_EQ_INT(tcplogger__load(off.skel), 0);
+			cur = &off;
+			lo_pkt("127.0.0.2", "127.0.0.1", PORT_A + 2, port,
+			       TCPLOG_TCP_SYN, TCPLOG_DIR_INGRESS);
+			make_key(&key, 4, "127.0.0.2", "127.0.0.1", PORT_A + 2,
+				 port, TCPLOG_DIR_INGRESS);
+			TL_EQ_U64(entry_owner(&key, &flags), 0);
+			TL_EQ_U64(flags & TCPLOG_TCP_FLAGS_MASK,
+				  TCPLOG_TCP_SYN);
+			cur = saved;
+			tcplogger__destroy(off.skel);
+		}
+	}
 
 	if (fd >= 0)
 		close(fd);

@@ -120,6 +120,29 @@ static const struct {
 
 #define NOLD (sizeof(olds) / sizeof(olds[0]))
 
+/* Old entry @i is in the new map with exactly its counts, no owner. */
+static void expect_carried(int new_conns, int i)
+{
+	struct tcplog_conn_counts c;
+	struct tcplog_conn_key nk;
+	struct tcplog_conn_val nv;
+	struct v1_conn_key ok;
+
+	v1_key(&ok, i);
+	v2_key_of(&nk, &ok);
+	TL_CHECK(bpf_map_lookup_elem(new_conns, &nk, &nv) == 0,
+		 "entry %d carried over", i);
+	tcplog_conn_derive(&nv, &c);
+	TL_EQ_U64(c.bytes, olds[i].bytes);
+	TL_EQ_U64(c.packets, olds[i].packets);
+	TL_EQ_U64(c.segments, olds[i].segments);
+	TL_EQ_U64(c.ip_bytes, olds[i].ip_bytes);
+	TL_EQ_U64(c.tcp_flags, olds[i].raw.tcp_flags);
+	TL_EQ_U64(c.first_seen_ns, olds[i].raw.first_seen_ns);
+	TL_EQ_U64(c.last_seen_ns, olds[i].raw.last_seen_ns);
+	TL_EQ_U64(nv.cgroup_id, 0);
+}
+
 static void test_migrate(void)
 {
 	int old_conns, old_totals, new_conns, new_totals, i;
@@ -178,21 +201,8 @@ static void test_migrate(void)
 	TL_EQ_INT(res.folded, 1);
 
 	/* Carried over: exactly the counts, times and flags they had. */
-	for (i = 0; i < (int)NOLD; i += 2) {
-		v1_key(&ok, i);
-		v2_key_of(&nk, &ok);
-		TL_CHECK(bpf_map_lookup_elem(new_conns, &nk, &nv) == 0,
-			 "entry %d carried over", i);
-		tcplog_conn_derive(&nv, &c);
-		TL_EQ_U64(c.bytes, olds[i].bytes);
-		TL_EQ_U64(c.packets, olds[i].packets);
-		TL_EQ_U64(c.segments, olds[i].segments);
-		TL_EQ_U64(c.ip_bytes, olds[i].ip_bytes);
-		TL_EQ_U64(c.tcp_flags, olds[i].raw.tcp_flags);
-		TL_EQ_U64(c.first_seen_ns, olds[i].raw.first_seen_ns);
-		TL_EQ_U64(c.last_seen_ns, olds[i].raw.last_seen_ns);
-		TL_EQ_U64(nv.cgroup_id, 0);
-	}
+	for (i = 0; i < (int)NOLD; i += 2)
+		expect_carried(new_conns, i);
 	/* Not overwritten: the new program's entry is as it was. */
 	v1_key(&ok, 1);
 	v2_key_of(&nk, &ok);
@@ -296,9 +306,7 @@ static void test_from_v2(void)
 				    .reason = { 2, 2, 1, 1, 1 } };
 	struct migrate_result res;
 	struct tcplog_clock clock = { 0 };
-	struct tcplog_conn_counts c;
 	struct tcplog_conn_key nk;
-	struct tcplog_conn_val nv;
 	struct tcplog_totals t;
 	struct v2_state st = { 0 };
 	struct v1_conn_key ok;
@@ -342,18 +350,8 @@ static void test_from_v2(void)
 	TL_EQ_INT(migrate_counts(&pins, &m, &clock, &res), 0);
 	TL_EQ_INT(res.moved, 2);
 	TL_EQ_INT(res.folded, 0);
-	for (i = 0; i < 2; i++) {
-		v1_key(&ok, i);
-		v2_key_of(&nk, &ok);
-		TL_CHECK(bpf_map_lookup_elem(new_conns, &nk, &nv) == 0,
-			 "entry %d carried over", i);
-		tcplog_conn_derive(&nv, &c);
-		TL_EQ_U64(c.bytes, olds[i].bytes);
-		TL_EQ_U64(c.packets, olds[i].packets);
-		TL_EQ_U64(c.segments, olds[i].segments);
-		TL_EQ_U64(c.ip_bytes, olds[i].ip_bytes);
-		TL_EQ_U64(nv.cgroup_id, 0);
-	}
+	for (i = 0; i < 2; i++)
+		expect_carried(new_conns, i);
 	/* The old totals and the unfinished removal. */
 	TL_CHECK(bpf_map_lookup_elem(new_totals, &zero, &t) == 0, "totals");
 	TL_EQ_U64(t.entries, 7 + 1);
