@@ -315,8 +315,13 @@ void units_flush(struct units *u)
 
 	if (!u->n_pending || !u->tab)
 		return;
-	/* One walk for every id reported since the last: the units run. */
-	rescan(u);
+	/* One walk for every id reported since the last (the units run),
+	 * none if all are known already. */
+	for (i = 0; i < u->n_pending; i++)
+		if (!slot(u, u->pending[i])->id)
+			break;
+	if (i < u->n_pending)
+		rescan(u);
 	for (i = 0; i < u->n_pending; i++) {
 		e = slot(u, u->pending[i]);
 		if (e->id)

@@ -21,13 +21,11 @@ void conn_key_reverse(const struct tcplog_conn_key *k,
 				 TCPLOG_DIR_INGRESS;
 }
 
-bool rec_matches(const struct conn_pair *p, const struct api_request *req,
-		 struct ifname_cache *cache, struct units *units)
+/* The filters a key decides alone (the same for both directions). */
+static bool key_matches(const struct tcplog_conn_key *k,
+			const struct api_request *req,
+			struct ifname_cache *cache)
 {
-	const struct tcplog_conn_key *k = &p->r.key;
-	const struct tcplog_conn_counts *peer = p->has_peer ? &p->peer : NULL;
-	bool closed;
-
 	if (req->iface[0] && strcmp(ifname_of(cache, k->ifindex), req->iface))
 		return false;
 	if (req->host_family && (k->family != req->host_family ||
@@ -38,6 +36,17 @@ bool rec_matches(const struct conn_pair *p, const struct api_request *req,
 	    ntohs(k->dst_port) != req->port)
 		return false;
 	if (req->vlan >= 0 && !tcplog_key_has_vlan(k, (unsigned int)req->vlan))
+		return false;
+	return true;
+}
+
+bool rec_matches(const struct conn_pair *p, const struct api_request *req,
+		 struct ifname_cache *cache, struct units *units)
+{
+	const struct tcplog_conn_counts *peer = p->has_peer ? &p->peer : NULL;
+	bool closed;
+
+	if (!key_matches(&p->r.key, req, cache))
 		return false;
 	closed = req->view == API_VIEW_CONNECTIONS ?
 			 tcplog_pair_is_closed(&p->r.c, peer) :
@@ -308,7 +317,9 @@ static bool read_one(struct snapshot *s, struct conn_pair *p, bool *show)
 	s->closed += tcplog_conn_is_closed(p->r.c.tcp_flags);
 	p->has_peer = false;
 	*show = true;
-	if (s->req.view == API_VIEW_CONNECTIONS) {
+	/* A key the filters refuse needs no peer: no lookup for it. */
+	if (s->req.view == API_VIEW_CONNECTIONS &&
+	    key_matches(&p->r.key, &s->req, &s->ifnames)) {
 		struct conn_rec peer;
 
 		conn_key_reverse(&p->r.key, &rev);
