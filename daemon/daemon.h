@@ -23,6 +23,7 @@ struct ring_buffer;
 #include "config.h"
 #include "expiry.h"
 #include "format.h"
+#include "ipfix.h"
 #include "loader.h"
 #include "maps.h"
 #include "pins.h"
@@ -39,6 +40,12 @@ struct daemon {
 	struct expiry expiry;
 	struct units units; /* cgroup ids to unit names */
 	struct unit_stats unit_stats; /* bytes and packets per unit */
+	struct ipfix ipfix; /* records to the IPFIX collectors */
+	/* A removal the previous daemon left unsaved: its IPFIX record is
+	 * made once the collectors are there. */
+	bool recovered;
+	int recovered_reason;
+	struct conn_rec recovered_rec;
 	struct api api;
 	struct server server;
 	int netlink_fd; /* rtnetlink events, -1 if none */

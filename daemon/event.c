@@ -257,6 +257,9 @@ static void reload(struct daemon *d)
 		d->cfg = next;
 		daemon_reconcile(d);
 		expiry_configure(&d->expiry, &d->cfg);
+		if (ipfix_start(&d->ipfix, &d->cfg, d->event))
+			log_err("IPFIX export stopped: a collector cannot be "
+				"resolved");
 		if (rearm(d->expiry_src, expiry_period_ms(&d->expiry) * 1000))
 			log_err("Cannot re-arm the expiry timer");
 	}
@@ -427,6 +430,13 @@ int daemon_run(struct daemon *d)
 
 	err = sd_event_new(&d->event);
 	if (err >= 0)
+		err = ipfix_start(&d->ipfix, &d->cfg, d->event);
+	if (err >= 0 && d->recovered)
+		ipfix_recovered(&d->ipfix, &d->recovered_rec,
+				d->recovered_reason);
+	/* What a killed daemon had not sent, before anything new. */
+	ipfix_flush(&d->ipfix);
+	if (err >= 0)
 		err = add_sources(d);
 	if (err < 0) {
 		log_err("Cannot set up the event loop: %s", strerror(-err));
@@ -445,6 +455,7 @@ void daemon_init(struct daemon *d, const char *config_path)
 	d->pins.lock_fd = -1;
 	d->netlink_fd = -1;
 	maps_init(&d->maps, -1, -1, -1, 0);
+	d->ipfix.store.sent_fd = d->ipfix.store.journal_fd = -1;
 	server_init(&d->server);
 	expiry_init(&d->expiry, &d->maps, &d->wall);
 }
@@ -454,8 +465,13 @@ void daemon_init(struct daemon *d, const char *config_path)
 static void recover_take(struct daemon *d)
 {
 	struct conn_rec r;
-	int ret = maps_take_recover(&d->maps, &r);
+	int reason = 0, ret = maps_take_recover(&d->maps, &r, &reason);
 
+	if (ret > 0) {
+		d->recovered = true;
+		d->recovered_reason = reason;
+		d->recovered_rec = r;
+	}
 	if (ret > 0)
 		log_notice(
 			"The previous daemon stopped while removing an entry "
@@ -504,9 +520,15 @@ int daemon_wire(struct daemon *d)
 	units_flush(&d->units);
 	d->expiry.units = &d->units;
 	d->expiry.unit_stats = &d->unit_stats;
+	/* Before the capabilities go: the store may have to be made. */
+	err = ipfix_open(&d->ipfix, &d->cfg, d->pins.dir, &d->maps, &d->wall);
+	if (err)
+		return err;
+	d->expiry.ipfix = &d->ipfix;
 	d->api = (struct api){ .maps = &d->maps,
 			       .units = &d->units,
 			       .unit_stats = &d->unit_stats,
+			       .ipfix = &d->ipfix,
 			       .wall = &d->wall,
 			       .hooks = &d->hooks,
 			       .sort_budget.limit = SNAPSHOT_SORT_BUDGET,
@@ -522,6 +544,7 @@ void daemon_close(struct daemon *d)
 	server_close(&d->server);
 	d->expiry_src = sd_event_source_disable_unref(d->expiry_src);
 	expiry_free(&d->expiry);
+	ipfix_close(&d->ipfix);
 	units_free(&d->units);
 	unitstats_free(&d->unit_stats);
 	d->status_src = sd_event_source_disable_unref(d->status_src);

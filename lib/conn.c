@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* conn.c - raw map values to the contract's counters. */
 #include <stddef.h>
+#include <string.h>
 
 #include "conn.h"
 
@@ -95,4 +96,17 @@ static const char *const stat_names[TCPLOG_STAT_MAX] = {
 const char *tcplog_stat_name(unsigned int stat)
 {
 	return stat < TCPLOG_STAT_MAX ? stat_names[stat] : NULL;
+}
+
+void tcplog_key_reverse(const struct tcplog_conn_key *k,
+			struct tcplog_conn_key *out)
+{
+	*out = *k;
+	memcpy(out->src_addr, k->dst_addr, sizeof(out->src_addr));
+	memcpy(out->dst_addr, k->src_addr, sizeof(out->dst_addr));
+	out->src_port = k->dst_port;
+	out->dst_port = k->src_port;
+	out->direction = k->direction == TCPLOG_DIR_INGRESS ?
+				 TCPLOG_DIR_EGRESS :
+				 TCPLOG_DIR_INGRESS;
 }

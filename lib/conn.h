@@ -69,4 +69,8 @@ __u64 tcplog_stats_seen(const struct tcplog_dp_stats *stats);
 /* Name of a bucket as the API shows it ("non_tcp"), NULL if out of range. */
 const char *tcplog_stat_name(unsigned int stat);
 
+/* The key of the other direction of a connection at the same hook. */
+void tcplog_key_reverse(const struct tcplog_conn_key *k,
+			struct tcplog_conn_key *out);
+
 #endif /* TCPLOG_CONN_H */

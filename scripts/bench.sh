@@ -19,6 +19,7 @@
 #   accuracy.md     tcploggerd vs capture, conntrack, pmacctd, softflowd
 #                     (bench/accuracy.sh)
 #   daemon_cost.csv the daemon's CPU, wake-ups, RSS (bench/daemon_cost.sh)
+#   ipfix.csv       CPU per IPFIX record, the expiry path (bench/ipfix.sh)
 #   profile.txt     perf profile of the small-segment workload
 #                     (bench/profile.sh)
 #   report.md       the tables; traffic.png the plot (bench/report.py)
@@ -81,6 +82,8 @@ step "accuracy against peers"
 "$top/bench/accuracy.sh" "$dir" "$out" || echo "accuracy: tcploggerd differs from the capture (see accuracy.md)"
 step "the daemon's own cost"
 "$top/bench/daemon_cost.sh" "$dir" "$out" "$window"
+step "IPFIX export: CPU per record, the expiry path"
+"$top/bench/ipfix.sh" "$dir" "$out" "${sizes[0]}"
 step "profile of the small-segment workload"
 "$top/bench/profile.sh" "$dir" "$out"
 step "report"

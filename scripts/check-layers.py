@@ -15,7 +15,9 @@ import sys
 LAYERS = [
     ["bpf", "lib"],                 # the kernel/user contract, shared helpers
     ["daemon/common"],              # configuration, logging
-    ["daemon/maps"],                # the one owner of the pinned maps
+    # the one owner of the pinned maps and expiry, with what expiry feeds:
+    # owners' names and sums, the IPFIX exporter
+    ["daemon/maps", "daemon/owner", "daemon/export"],
     ["daemon/kernel"],              # loading, attaching, pinning, upgrading
     ["daemon/snapshot"],            # one pass of a dump
     ["daemon/api"],                 # JSON

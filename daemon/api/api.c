@@ -148,7 +148,7 @@ static void write_pair(struct jw *w, const struct conn_pair *p,
 		orig = a;
 		reply = b;
 	} else {
-		conn_key_reverse(&p->r.key, &k);
+		tcplog_key_reverse(&p->r.key, &k);
 		orig = b;
 		reply = a;
 	}
@@ -201,6 +201,7 @@ static void write_stats(struct jw *w, struct api *api,
 	const struct tcplog_totals *t = &api->maps->totals;
 	uint64_t now_ms = tcplog_now_ns(CLOCK_MONOTONIC) / 1000000;
 	struct tcplog_dp_stats st;
+	struct ipfix_stats xs;
 	unsigned int i;
 
 	/* Unreadable: zeros, and health's map_readable says why. */
@@ -240,6 +241,13 @@ static void write_stats(struct jw *w, struct api *api,
 	jw_kv_u64(w, "requests", peer->requests);
 	jw_kv_u64(w, "log_records", api->log ? api->log->records : 0);
 	jw_kv_u64(w, "log_suppressed", api->log ? api->log->suppressed : 0);
+	/* Summed over the collectors; zero without export. */
+	memset(&xs, 0, sizeof(xs));
+	if (api->ipfix)
+		ipfix_stats(api->ipfix, &xs);
+	jw_kv_u64(w, "ipfix_records", xs.records);
+	jw_kv_u64(w, "ipfix_messages", xs.messages);
+	jw_kv_u64(w, "ipfix_send_errors", xs.send_errors);
 	jw_object_end(w);
 }
 
@@ -471,6 +479,9 @@ static void do_reset(struct api *api, const struct api_peer *peer, struct jw *w)
 		return;
 	}
 	err = maps_reset(api->maps, &deleted);
+	/* The counts start again from zero: so do the records' deltas. */
+	if (api->ipfix)
+		ipfix_reset(api->ipfix);
 	health_restart(&api->health, api->maps, api->counts,
 		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	if (err) {

@@ -17,6 +17,7 @@
 #include "health.h"
 #include "jsonw.h"
 #include "maps.h"
+#include "ipfix.h"
 #include "proto.h"
 #include "snapshot.h"
 #include "units.h"
@@ -35,6 +36,8 @@ struct api {
 	const struct expiry_counts *counts;
 	struct units *units; /* the owners' unit names */
 	struct unit_stats *unit_stats; /* per unit (expiry's), reset here */
+	struct ipfix *ipfix; /* the exporter's counts; reset forgets its
+			      * positions */
 };
 
 struct dump_stream;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <net/if_arp.h>
 #include <sys/ioctl.h>
+#include <netdb.h>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -306,6 +307,124 @@ static int set_pin_path(struct config *cfg, const char *key, char *v,
 			  size);
 }
 
+/* "udp://HOST:PORT" or "tcp://HOST:PORT", HOST "[v6 address]" too. */
+static int parse_collector(const char *v, struct config_collector *c,
+			   bool check_system, char *err, size_t size)
+{
+	const char *host, *colon, *end;
+	struct addrinfo hints = { 0 }, *res = NULL;
+	char *tail;
+	unsigned long port;
+	size_t hlen;
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	if (!strncmp(v, "udp://", 6))
+		c->tcp = false;
+	else if (!strncmp(v, "tcp://", 6))
+		c->tcp = true;
+	else
+		return fail(err, size,
+			    "ipfix_collectors: '%s': expected udp://HOST:PORT "
+			    "or tcp://HOST:PORT",
+			    v);
+	host = v + 6;
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end || end[1] != ':')
+			return fail(err, size,
+				    "ipfix_collectors: '%s': an IPv6 address "
+				    "is written [ADDRESS]:PORT",
+				    v);
+		colon = end + 1;
+		host++;
+	} else {
+		colon = strrchr(host, ':');
+		end = colon;
+		if (!colon || memchr(host, ':', (size_t)(colon - host)))
+			return fail(err, size,
+				    "ipfix_collectors: '%s': no :PORT (an "
+				    "IPv6 address is written [ADDRESS]:PORT)",
+				    v);
+	}
+	hlen = (size_t)(end - host);
+	if (hlen == 0 || hlen >= sizeof(c->host))
+		return fail(err, size, "ipfix_collectors: '%s': bad host", v);
+	errno = 0;
+	port = strtoul(colon + 1, &tail, 10);
+	if (!colon[1] || *tail || errno || port == 0 || port > 65535)
+		return fail(err, size,
+			    "ipfix_collectors: '%s': the port must be 1 to "
+			    "65535",
+			    v);
+	memcpy(c->host, host, hlen);
+	snprintf(c->port, sizeof(c->port), "%lu", port);
+	if (!check_system)
+		return 0;
+	hints.ai_socktype = c->tcp ? SOCK_STREAM : SOCK_DGRAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	ret = getaddrinfo(c->host, c->port, &hints, &res);
+	if (ret)
+		return fail(err, size, "ipfix_collectors: '%s': %s", v,
+			    gai_strerror(ret));
+	freeaddrinfo(res);
+	return 0;
+}
+
+static int set_ipfix_collectors(struct config *cfg, const char *key, char *v,
+				bool check_system, char *err, size_t size)
+{
+	char *save = NULL, *word;
+	int i, ret;
+
+	(void)key;
+	cfg->n_collectors = 0;
+	for (word = strtok_r(v, " \t", &save); word;
+	     word = strtok_r(NULL, " \t", &save)) {
+		if (cfg->n_collectors == TCPLOG_MAX_COLLECTORS)
+			return fail(err, size,
+				    "ipfix_collectors: more than %d collectors",
+				    TCPLOG_MAX_COLLECTORS);
+		ret = parse_collector(word, &cfg->collectors[cfg->n_collectors],
+				      check_system, err, size);
+		if (ret)
+			return ret;
+		for (i = 0; i < cfg->n_collectors; i++)
+			if (!memcmp(&cfg->collectors[i],
+				    &cfg->collectors[cfg->n_collectors],
+				    sizeof(cfg->collectors[i])))
+				return fail(err, size,
+					    "ipfix_collectors: '%s' is listed "
+					    "twice",
+					    word);
+		cfg->n_collectors++;
+	}
+	return 0;
+}
+
+static int set_ipfix_active_timeout(struct config *cfg, const char *key,
+				    char *v, bool check_system, char *err,
+				    size_t size)
+{
+	(void)check_system;
+	return parse_u32(key, v, 1, MAX_TIMEOUT, &cfg->ipfix_active_timeout,
+			 err, size);
+}
+
+static int set_ipfix_domain(struct config *cfg, const char *key, char *v,
+			    bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_u32(key, v, 0, UINT32_MAX, &cfg->ipfix_domain, err, size);
+}
+
+static int set_ipfix_biflow(struct config *cfg, const char *key, char *v,
+			    bool check_system, char *err, size_t size)
+{
+	(void)check_system;
+	return parse_bool(key, v, &cfg->ipfix_biflow, err, size);
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -331,6 +450,10 @@ static const struct {
 	{ { "socket", TCPLOG_DEFAULT_SOCKET }, set_socket },
 	{ { "socket_group", TCPLOG_DEFAULT_GROUP }, set_socket_group },
 	{ { "pin_path", TCPLOG_DEFAULT_PIN_PATH }, set_pin_path },
+	{ { "ipfix_collectors", "" }, set_ipfix_collectors },
+	{ { "ipfix_active_timeout", "60" }, set_ipfix_active_timeout },
+	{ { "ipfix_observation_domain", "0" }, set_ipfix_domain },
+	{ { "ipfix_biflow", "no" }, set_ipfix_biflow },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
@@ -376,7 +499,8 @@ int config_set(struct config *cfg, const char *key, const char *value,
 		return fail(err, size, "unknown key '%s' (the keys: %s)", key,
 			    known);
 	}
-	if (!*value)
+	/* Empty only where empty is the default: "off". */
+	if (!*value && *keys[k].k.def)
 		return fail(err, size, "%s: empty value", key);
 	snprintf(v, sizeof(v), "%s", value);
 	return keys[k].parse(cfg, keys[k].k.name, v, check_system, err, size);

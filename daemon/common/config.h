@@ -17,11 +17,19 @@
 #define TCPLOG_DEFAULT_PIN_PATH "/sys/fs/bpf/tcplogger"
 #define TCPLOG_DEFAULT_GROUP "tcplogger"
 #define TCPLOG_MAX_IFACES 64
+#define TCPLOG_MAX_COLLECTORS 8
 
 enum attach_mode {
 	ATTACH_AUTO = 0, /* TCX where the kernel has it, else tc */
 	ATTACH_TCX,
 	ATTACH_TC,
+};
+
+/* An IPFIX collector as ipfix_collectors names it: resolved at start. */
+struct config_collector {
+	bool tcp; /* tcp://, else udp:// */
+	char host[256]; /* a name or an address (no brackets) */
+	char port[6];
 };
 
 /* Bits of config.directions. */
@@ -43,6 +51,11 @@ struct config {
 	char socket_path[108]; /* sizeof(sun_path) */
 	char socket_group[64];
 	char pin_path[256];
+	int n_collectors; /* 0: no IPFIX export */
+	struct config_collector collectors[TCPLOG_MAX_COLLECTORS];
+	uint32_t ipfix_active_timeout; /* seconds */
+	uint32_t ipfix_domain; /* observation domain ID */
+	bool ipfix_biflow;
 };
 
 /* A key of tcploggerd.conf, with its default as the file writes it. */

@@ -35,6 +35,7 @@ void expiry_configure(struct expiry *e, const struct config *cfg)
 	e->closed_timeout = cfg->closed_timeout;
 	e->syn_timeout = cfg->syn_timeout;
 	e->log_closed = cfg->log_closed;
+	e->ipfix_active = cfg->n_collectors ? cfg->ipfix_active_timeout : 0;
 }
 
 uint64_t expiry_period_ms(const struct expiry *e)
@@ -45,6 +46,9 @@ uint64_t expiry_period_ms(const struct expiry *e)
 		shortest = e->syn_timeout;
 	if (e->idle_timeout && e->idle_timeout < shortest)
 		shortest = e->idle_timeout;
+	/* Active records within 10 % of their timeout too. */
+	if (e->ipfix_active && e->ipfix_active < shortest)
+		shortest = e->ipfix_active;
 	/*
 	 * A tenth of the shortest timeout, between 1 and 10 s: entries go
 	 * within 10 % of their timeout, and an idle daemon wakes at most
@@ -115,6 +119,10 @@ static int expire_one(struct expiry *e, const struct tcplog_conn_key *key,
 		e->counts.evicted += !r.c.embryonic;
 	}
 	e->taken_closed += tcplog_conn_is_closed(r.c.tcp_flags);
+	/* Its last record into the journal before the totals are saved: a
+	 * kill in between redoes both (ipfix_recovered). */
+	if (e->ipfix)
+		ipfix_removed(e->ipfix, &r, reason, now);
 	if (e->unit_stats)
 		unitstats_removed(e->unit_stats, unit_of(e, &r),
 				  r.key.direction, r.c.bytes, r.c.packets);
@@ -219,6 +227,7 @@ static void start_scan(struct expiry *e)
 	tcplog_clock_refresh(e->wall);
 	e->scan_ms = mono_ns(e) / 1000000;
 	e->walk_ns = 0;
+	e->export_ns = 0;
 	memset(&e->seen, 0, sizeof(e->seen));
 	memset(&e->names, 0, sizeof(e->names));
 	e->n_due = 0;
@@ -227,6 +236,8 @@ static void start_scan(struct expiry *e)
 	e->walk_whole = true;
 	if (e->unit_stats)
 		unitstats_scan_begin(e->unit_stats);
+	if (e->ipfix)
+		ipfix_scan_begin(e->ipfix, e->now);
 	if (maps_walk_begin(e->maps, &e->walk)) {
 		e->phase = EXPIRY_REMOVE; /* nothing found; finish */
 		e->walk_whole = false;
@@ -295,6 +306,14 @@ static bool count_and_find_due(struct expiry *e, const struct conn_rec *r)
 	if (e->unit_stats)
 		unitstats_walked(e->unit_stats, unit_of(e, r), r->key.direction,
 				 r->c.bytes, r->c.packets);
+	/* Records cost what they cost, not what the walk does: their time
+	 * does not space the scans (finish_scan). */
+	if (e->ipfix && ipfix_walk_due(e->ipfix, r)) {
+		uint64_t t0 = mono_ns(e);
+
+		ipfix_walked(e->ipfix, r);
+		e->export_ns += mono_ns(e) - t0;
+	}
 	if (expiry_due(e, r, e->now) >= 0 && !keep_due(e, &r->key)) {
 		e->more_due = true; /* out of memory: the rest waits */
 		e->walk_whole = false;
@@ -411,8 +430,10 @@ static bool keep_first_ranked(struct expiry *e, const struct conn_rec *r)
 static uint64_t finish_scan(struct expiry *e)
 {
 	uint64_t removed = e->maps->totals.entries - e->taken_before;
-	uint64_t spacing_ms, period, walk_ms = e->walk_ns / 1000000;
+	uint64_t spacing_ms, period, walk_ns, walk_ms;
 
+	walk_ns = e->walk_ns > e->export_ns ? e->walk_ns - e->export_ns : 0;
+	walk_ms = walk_ns / 1000000;
 	e->counts.entries = e->seen.entries - removed;
 	e->counts.walked = e->seen.entries;
 	e->counts.closed = e->seen.closed - e->taken_closed;
@@ -426,6 +447,8 @@ static uint64_t finish_scan(struct expiry *e)
 		save_totals(e);
 	if (e->log_closed)
 		connlog_tick(&e->log, e->scan_ms);
+	if (e->ipfix)
+		ipfix_flush(e->ipfix);
 	if (removed)
 		log_debug("Expired %llu connections",
 			  (unsigned long long)removed);
@@ -438,7 +461,7 @@ static uint64_t finish_scan(struct expiry *e)
 				       EXPIRY_NEXT_BATCH_MS ?
 			       walk_ms * EXPIRY_NEXT_BATCH_WALKS :
 			       EXPIRY_NEXT_BATCH_MS;
-	spacing_ms = e->walk_ns * SCAN_SPACING / 1000000;
+	spacing_ms = walk_ns * SCAN_SPACING / 1000000;
 	if (spacing_ms <= period)
 		return period;
 	log_debug("Scanning %llu entries took %llu ms: next scan in %llu ms",

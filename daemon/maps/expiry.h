@@ -23,6 +23,7 @@
 #include "units.h"
 #include "unitstats.h"
 #include "format.h"
+#include "ipfix.h"
 #include "maps.h"
 
 /* Pressure: above this share of the capacity, expire down to the second. */
@@ -81,6 +82,8 @@ struct expiry {
 	struct connlog log; /* the records, rate-limited for the journal */
 	struct units *units; /* the owners' unit names; NULL: none */
 	struct unit_stats *unit_stats; /* per unit; NULL: not kept */
+	struct ipfix *ipfix; /* the IPFIX exporter; NULL: none */
+	uint32_t ipfix_active; /* seconds between records; 0: no export */
 	bool walk_whole; /* this scan's walk saw every entry */
 	uint64_t max_batch; /* EXPIRY_MAX_BATCH; tests make it smaller */
 	bool pressing; /* above the high mark once, not yet at the low one */
@@ -101,6 +104,7 @@ struct expiry {
 	uint64_t now; /* boot time the scan judges by */
 	uint64_t slice_end_ns; /* CLOCK_MONOTONIC: end of this slice */
 	uint64_t walk_ns; /* time spent walking, for the spacing */
+	uint64_t export_ns; /* of it, making IPFIX records: not spaced */
 	struct expiry_counts seen; /* what the walk counted */
 	uint64_t taken_before; /* totals.entries at the start */
 	struct tcplog_conn_key *due;

@@ -271,7 +271,7 @@ int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
 	return 1;
 }
 
-int maps_take_recover(struct maps *m, struct conn_rec *out)
+int maps_take_recover(struct maps *m, struct conn_rec *out, int *reason)
 {
 	struct tcplog_take *t = m->state ? &m->state->take : NULL;
 	int err;
@@ -285,6 +285,7 @@ int maps_take_recover(struct maps *m, struct conn_rec *out)
 		t->state = TCPLOG_TAKE_NONE;
 		return 0;
 	}
+	*reason = (int)t->reason;
 	fold_taken(m, &t->key, &t->val, (int)t->reason, out);
 	err = maps_totals_save(m);
 	return err ? err : 1;

@@ -97,9 +97,10 @@ int maps_take(struct maps *m, const struct tcplog_conn_key *key, int reason,
  * At start, after maps_totals_load(): a removal the previous daemon was
  * killed in the middle of (struct tcplog_take). If the entry was deleted
  * but its counts not saved, adds them to the totals, saves them and
- * returns 1 with the entry in @out; 0 if there was nothing to do.
+ * returns 1 with the entry in @out and its reason in @reason; 0 if there
+ * was nothing to do.
  */
-int maps_take_recover(struct maps *m, struct conn_rec *out);
+int maps_take_recover(struct maps *m, struct conn_rec *out, int *reason);
 
 /*
  * Puts @val under @key unless the key is there already (never overwrites

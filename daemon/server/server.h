@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "priority.h"
 #include "jsonw.h"
 #include "proto.h"
 
@@ -26,13 +27,8 @@
 /* One user's share: the others keep at least the rest. */
 #define SERVER_MAX_PER_UID 32
 #define SERVER_IDLE_MS 10000
-/*
- * The sd-event priority of bulk work: a client's next buffered request,
- * the next step of a streamed answer (and, by the daemon, expiry slices).
- * Sockets and timers at the normal priority always go first, so a short
- * request waits for at most one step of bulk work, never for a queue.
- */
-#define SERVER_BULK_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 1)
+/* A client's next request and a dump's next step: bulk work (priority.h). */
+#define SERVER_BULK_PRIORITY TCPLOG_BULK_PRIORITY
 
 struct client;
 struct config;

@@ -8,19 +8,6 @@
 #include "format.h"
 #include "snapshot.h"
 
-void conn_key_reverse(const struct tcplog_conn_key *k,
-		      struct tcplog_conn_key *out)
-{
-	*out = *k;
-	memcpy(out->src_addr, k->dst_addr, sizeof(out->src_addr));
-	memcpy(out->dst_addr, k->src_addr, sizeof(out->dst_addr));
-	out->src_port = k->dst_port;
-	out->dst_port = k->src_port;
-	out->direction = k->direction == TCPLOG_DIR_INGRESS ?
-				 TCPLOG_DIR_EGRESS :
-				 TCPLOG_DIR_INGRESS;
-}
-
 /* The filters a key decides alone (the same for both directions). */
 static bool key_matches(const struct tcplog_conn_key *k,
 			const struct api_request *req,
@@ -322,7 +309,7 @@ static bool read_one(struct snapshot *s, struct conn_pair *p, bool *show)
 	    key_matches(&p->r.key, &s->req, &s->ifnames)) {
 		struct conn_rec peer;
 
-		conn_key_reverse(&p->r.key, &rev);
+		tcplog_key_reverse(&p->r.key, &rev);
 		p->has_peer = maps_lookup(s->maps, &rev, &peer) == 0;
 		if (p->has_peer)
 			p->peer = peer.c;

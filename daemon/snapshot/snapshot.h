@@ -31,11 +31,6 @@ struct conn_pair {
 	bool has_peer;
 };
 
-/* The key of the opposite direction of @k's connection on its interface:
- * addresses and ports swapped, the other hook. */
-void conn_key_reverse(const struct tcplog_conn_key *k,
-		      struct tcplog_conn_key *out);
-
 bool rec_matches(const struct conn_pair *p, const struct api_request *req,
 		 struct ifname_cache *cache, struct units *units);
 

@@ -36,6 +36,7 @@ run traffic env TRAFFIC_WORKLOADS="small churn" \
 	"$top/bench/traffic.sh" "$build" "$out" 1 1
 run scale env SCALE_IDLE=4 SCALE_WATCH=1 "$top/bench/scale.sh" "$build" "$out" 2000
 run daemon_cost "$top/bench/daemon_cost.sh" "$build" "$out" 2
+run ipfix env IPFIX_IDLE=10 IPFIX_WATCH=7 "$top/bench/ipfix.sh" "$build" "$out" 2000
 run report /usr/bin/python3 "$top/bench/report.py" "$out"
 
 # Every workload x program has a positive figure.
@@ -55,6 +56,12 @@ awk -F, 'NR == 2 && $1 == 2000 && $3 > 0 && $NF == 2000 { ok = 1 } END { exit !o
 	"$out/scale.csv" || fail "scale.csv: $(cat "$out/scale.csv")"
 for w in idle churn churn+log; do
 	grep -q "^$w," "$out/daemon_cost.csv" || fail "daemon_cost.csv: no $w row"
+done
+# Each mode: every entry had its active and its end record, none lost.
+for m in off udp tcp; do
+	awk -F, -v m=$m '$1 == m && $2 == 2000 && $5 > 0 &&
+		$7 == (m == "off" ? 0 : 4000) && $9 == 0 { ok = 1 } END { exit !ok }' \
+		"$out/ipfix.csv" || fail "ipfix.csv: no good $m row: $(cat "$out/ipfix.csv")"
 done
 [ -s "$out/traffic.png" ] || fail "report.py made no plot"
 grep -q "tcploggerd" "$out/report.md" || fail "report.md has no tcploggerd row"

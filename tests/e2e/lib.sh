@@ -350,6 +350,24 @@ stop_daemon() {
 
 ctl() { "$TCPLOGCTL" --socket "$SOCK" "$@"; }
 
+# kill_during_expiry TIMES STEP: SIGKILLs the daemon TIMES times, each
+# once it has removed STEP more entries (stats' expired, kept across
+# restarts), and starts it again.
+kill_during_expiry() {
+	local k i now before=0
+	for ((k = 1; k <= $1; k++)); do
+		for ((i = 0; i < 400; i++)); do
+			now=$(ctl --json stats 2>/dev/null | jq -r '.stats.expired // 0')
+			[ "${now:-0}" -gt $((before + $2)) ] && break
+			sleep 0.01
+		done
+		kill -9 "$DPID"
+		wait "$DPID" 2>/dev/null
+		before=${now:-0}
+		start_daemon || { fail "restart $k"; return 1; }
+	done
+}
+
 # Our entries, through `tcplogctl --json dump`: DIR FAMILY SRC SPORT DST
 # DPORT BYTES IP_BYTES PACKETS SEGMENTS FLAGS, one line each.
 our_entries() {

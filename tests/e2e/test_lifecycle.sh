@@ -212,7 +212,7 @@ test_record_limit() {
 # removal a kill cut in two (the next start adds what the shared state
 # recorded; the log says when).
 test_kill_mid_scan() {
-	local n=200000 want k before now ifindex
+	local n=200000 want ifindex
 	write_conf "max_connections=262144" "idle_timeout=2" \
 		"closed_timeout=3600" "syn_timeout=3600" "log_closed=no"
 	start_daemon || return
@@ -221,19 +221,7 @@ test_kill_mid_scan() {
 		{ fail "fill_map"; return; }
 	# fill_map writes 10 + i % 1000 packets into entry i.
 	want=$(awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) s += 10 + i % 1000; printf "%.0f", s }')
-	before=0
-	for k in 1 2 3 4 5; do
-		# Kill once this daemon has removed a few thousand entries.
-		for ((i = 0; i < 400; i++)); do
-			now=$(ctl --json stats 2>/dev/null | jq -r '.stats.expired // 0')
-			[ "${now:-0}" -gt $((before + 3000)) ] && break
-			sleep 0.01
-		done
-		kill -9 "$DPID"
-		wait "$DPID" 2>/dev/null
-		before=${now:-0}
-		start_daemon || { fail "restart $k"; return; }
-	done
+	kill_during_expiry 5 3000 || return
 	wait_for 2000 sh -c "[ \"\$($TCPLOGCTL --socket $SOCK --json stats | jq .stats.expired)\" = $n ]" ||
 		fail "not all expired: $(ctl --json stats | jq -c '.stats | {expired, entries}')"
 	expect_eq "expired packets" "$(ctl --json stats | jq .stats.expired_packets)" "$want"

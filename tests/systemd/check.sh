@@ -123,6 +123,26 @@ score=$(sed -n 's/.*Overall exposure level for tcploggerd.service: \([0-9.]*\).*
 echo "$score" >/share/score
 check "systemd-analyze security: exposure $score <= 2.0" awk -v s="$score" 'BEGIN { exit !(s != "" && s <= 2.0) }'
 
+# IPFIX under the unit: the shipped sandbox allows no IP socket, and the
+# log says which drop-in allows one; with it, records reach a collector
+# (nc on UDP 4739 keeps the datagrams).
+echo "ipfix_collectors = udp://127.0.0.1:4739" >>/etc/tcplogger/tcploggerd.conf
+systemctl restart tcploggerd
+flow 9400 3000
+check "IPFIX without a drop-in: the log names it" until_ok 100 sh -c \
+	"journalctl -b -u tcploggerd | grep -q 'a drop-in must allow it'"
+printf '[Service]\nRestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6\nIPAddressAllow=localhost\n' \
+	>/etc/systemd/system/tcploggerd.service.d/ipfix.conf
+systemctl daemon-reload
+timeout 60 nc -u -l 127.0.0.1 4739 >/tmp/ipfix.bin &
+until_ok 50 sh -c "ss -lunH 'sport = :4739' | grep -q ."
+systemctl restart tcploggerd
+flow 9401 4000
+check "IPFIX with the drop-in: records sent, none lost" until_ok 100 sh -c \
+	"tcplogctl --json stats | jq -e '.stats.ipfix_records > 0 and .stats.ipfix_send_errors == 0' | grep -q true"
+check "IPFIX: the collector got version 10 messages" until_ok 50 sh -c \
+	"test \"\$(od -An -tx1 -N2 /tmp/ipfix.bin | tr -d ' ')\" = 000a"
+
 systemctl stop tcploggerd
 journalctl -b -u tcploggerd --no-pager | tail -n 60
 tcploggerd --detach

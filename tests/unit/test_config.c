@@ -99,7 +99,9 @@ static void test_errors(void)
 	bad("max_connections = 10\nbogus = 1\n", 2,
 	    "unknown key 'bogus' (the keys: interfaces, directions, "
 	    "attach_mode, max_connections, idle_timeout, closed_timeout, "
-	    "syn_timeout, keep_attached, log_closed, socket, socket_group, pin_path)");
+	    "syn_timeout, keep_attached, log_closed, socket, socket_group, pin_path, "
+	    "ipfix_collectors, ipfix_active_timeout, ipfix_observation_domain, "
+	    "ipfix_biflow)");
 	bad("\n\nmax_connections = abc\n", 3,
 	    "max_connections: expected a whole number, got 'abc'");
 	bad("max_connections = 0\n", 1,
@@ -138,6 +140,64 @@ static void test_errors(void)
 	bad("socket =\n", 1, "socket: empty value");
 	bad("socket_group = two words\n", 1,
 	    "socket_group: 'two words' is not a group name");
+}
+
+static void test_collectors(void)
+{
+	struct config cfg;
+	char err[600];
+
+	TL_EQ_INT(load_text("", &cfg, err, sizeof(err)), 0);
+	TL_EQ_INT(cfg.n_collectors, 0);
+	TL_EQ_U64(cfg.ipfix_active_timeout, 60);
+	TL_EQ_U64(cfg.ipfix_domain, 0);
+	TL_CHECK(!cfg.ipfix_biflow, "uniflow by default");
+	/* Empty is off, as the shipped file writes it. */
+	TL_EQ_INT(load_text("ipfix_collectors =\n", &cfg, err, sizeof(err)), 0);
+	TL_EQ_INT(cfg.n_collectors, 0);
+	TL_EQ_INT(
+		load_text("ipfix_collectors = udp://198.18.0.1:4739 "
+			  "tcp://[fd00::1]:4740  tcp://collector.example:9995\n"
+			  "ipfix_observation_domain = 4294967295\n"
+			  "ipfix_active_timeout = 1\nipfix_biflow = yes\n",
+			  &cfg, err, sizeof(err)),
+		0);
+	TL_EQ_INT(cfg.n_collectors, 3);
+	TL_CHECK(!cfg.collectors[0].tcp && cfg.collectors[1].tcp, "schemes");
+	TL_EQ_STR(cfg.collectors[0].host, "198.18.0.1");
+	TL_EQ_STR(cfg.collectors[0].port, "4739");
+	TL_EQ_STR(cfg.collectors[1].host, "fd00::1");
+	TL_EQ_STR(cfg.collectors[2].host, "collector.example");
+	TL_EQ_U64(cfg.ipfix_domain, 4294967295u);
+	TL_EQ_U64(cfg.ipfix_active_timeout, 1);
+	TL_CHECK(cfg.ipfix_biflow, "biflow");
+	bad("ipfix_collectors = http://a:1\n", 1,
+	    "ipfix_collectors: 'http://a:1': expected udp://HOST:PORT or "
+	    "tcp://HOST:PORT");
+	bad("ipfix_collectors = udp://198.18.0.1\n", 1,
+	    "ipfix_collectors: 'udp://198.18.0.1': no :PORT (an IPv6 address "
+	    "is written [ADDRESS]:PORT)");
+	bad("ipfix_collectors = udp://fd00::1:4739\n", 1,
+	    "ipfix_collectors: 'udp://fd00::1:4739': no :PORT (an IPv6 "
+	    "address is written [ADDRESS]:PORT)");
+	bad("ipfix_collectors = udp://[fd00::1]4739\n", 1,
+	    "ipfix_collectors: 'udp://[fd00::1]4739': an IPv6 address is "
+	    "written [ADDRESS]:PORT");
+	bad("ipfix_collectors = udp://a:0\n", 1,
+	    "ipfix_collectors: 'udp://a:0': the port must be 1 to 65535");
+	bad("ipfix_collectors = udp://a:65536\n", 1,
+	    "ipfix_collectors: 'udp://a:65536': the port must be 1 to 65535");
+	bad("ipfix_collectors = udp://:1\n", 1,
+	    "ipfix_collectors: 'udp://:1': bad host");
+	bad("ipfix_collectors = udp://a:1 udp://a:1\n", 1,
+	    "ipfix_collectors: 'udp://a:1' is listed twice");
+	bad("ipfix_collectors = udp://a:1 udp://a:2 udp://a:3 udp://a:4 "
+	    "udp://a:5 udp://a:6 udp://a:7 udp://a:8 udp://a:9\n",
+	    1, "ipfix_collectors: more than 8 collectors");
+	bad("ipfix_active_timeout = 0\n", 1,
+	    "ipfix_active_timeout: 0 is out of range (1 to 315360000)");
+	bad("ipfix_biflow = both\n", 1,
+	    "ipfix_biflow: expected yes or no, got 'both'");
 }
 
 static void test_embedded_nul(void)
@@ -256,11 +316,18 @@ static void test_documented(void)
 	if (!conf || !man)
 		goto out;
 	for (i = 0; (k = config_key_at(i)); i++) {
-		snprintf(want, sizeof(want), "\n%s = %s\n", k->name, k->def);
+		/* An empty default ("off") is written "key =". */
+		snprintf(want, sizeof(want), "\n%s =%s%s\n", k->name,
+			 *k->def ? " " : "", k->def);
 		TL_CHECK(strstr(conf, want),
 			 "conf/tcploggerd.conf: no '%s = %s'", k->name, k->def);
-		snprintf(want, sizeof(want), "\n.BR %s \" (default \" %s )\n",
-			 k->name, k->def);
+		if (*k->def)
+			snprintf(want, sizeof(want),
+				 "\n.BR %s \" (default \" %s )\n", k->name,
+				 k->def);
+		else
+			snprintf(want, sizeof(want),
+				 "\n.BR %s \" (default empty", k->name);
 		TL_CHECK(strstr(man, want),
 			 "man/tcploggerd.conf.5: no entry for %s (default %s)",
 			 k->name, k->def);
@@ -294,6 +361,7 @@ int main(void)
 		{ "defaults", test_defaults },
 		{ "every key", test_every_key },
 		{ "errors carry FILE:LINE", test_errors },
+		{ "IPFIX collectors", test_collectors },
 		{ "embedded NUL", test_embedded_nul },
 		{ "line too long", test_long_line },
 		{ "interfaces and groups must exist", test_system_checks },

@@ -491,14 +491,14 @@ static void test_connection_view(void)
 	/* 1: opened from outside: the ingress SYN, the egress SYN-ACK;
 	 * both sides sent a FIN. */
 	in1 = key_of(1, 443);
-	conn_key_reverse(&in1, &out1);
+	tcplog_key_reverse(&in1, &out1);
 	put_owned(&in1, 1000, 10,
 		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_TCP_FIN |
 			  TCPLOG_CONN_SYN_SENT,
 		  5 * SEC, 0);
 	/* 2: opened from here: the egress SYN; only a FIN from here. */
 	in2 = key_of(2, 8080);
-	conn_key_reverse(&in2, &out2);
+	tcplog_key_reverse(&in2, &out2);
 	put_owned(&in2, 7000, 5,
 		  TCPLOG_TCP_SYN | TCPLOG_TCP_ACK | TCPLOG_CONN_SYN_ACK,
 		  3 * SEC, 0);
@@ -1173,6 +1173,7 @@ static void test_take_recover(void)
 	struct tcplog_totals saved;
 	struct maps next;
 	struct conn_rec r;
+	int reason = -1;
 	__u32 zero = 0;
 
 	memset(&st, 0, sizeof(st));
@@ -1188,7 +1189,8 @@ static void test_take_recover(void)
 	next.state = &st;
 	TL_EQ_INT(maps_totals_load(&next), 0);
 	TL_EQ_U64(next.totals.entries, 0);
-	TL_EQ_INT(maps_take_recover(&next, &r), 1);
+	TL_EQ_INT(maps_take_recover(&next, &r, &reason), 1);
+	TL_EQ_INT(reason, TCPLOG_REASON_IDLE);
 	TL_EQ_U64(r.c.bytes, 1000);
 	TL_EQ_U64(next.totals.entries, 1);
 	TL_EQ_U64(next.totals.packets, 10);
@@ -1196,7 +1198,7 @@ static void test_take_recover(void)
 	TL_CHECK(!bpf_map_lookup_elem(m.totals_fd, &zero, &saved), "totals");
 	TL_EQ_U64(saved.bytes, 1000);
 	TL_EQ_INT(st.take.state, TCPLOG_TAKE_NONE);
-	TL_EQ_INT(maps_take_recover(&next, &r), 0);
+	TL_EQ_INT(maps_take_recover(&next, &r, &reason), 0);
 	/* Killed after the save, before the record was closed: nothing is
 	 * added twice. */
 	TL_EQ_INT(maps_take(&next, &k2, TCPLOG_REASON_FIN, &r), 1);
@@ -1206,7 +1208,7 @@ static void test_take_recover(void)
 	maps_init(&next, m.conns_fd, m.percpu_fd, m.totals_fd, m.capacity);
 	next.state = &st;
 	TL_EQ_INT(maps_totals_load(&next), 0);
-	TL_EQ_INT(maps_take_recover(&next, &r), 0);
+	TL_EQ_INT(maps_take_recover(&next, &r, &reason), 0);
 	TL_EQ_U64(next.totals.bytes, 3000);
 	TL_EQ_INT(st.take.state, TCPLOG_TAKE_NONE);
 	/* Killed before the delete: the record is there, the entry live
@@ -1216,7 +1218,7 @@ static void test_take_recover(void)
 	st.take.key = k1;
 	st.take.entries_before = next.totals.entries;
 	st.take.state = TCPLOG_TAKE_BUSY;
-	TL_EQ_INT(maps_take_recover(&next, &r), 0);
+	TL_EQ_INT(maps_take_recover(&next, &r, &reason), 0);
 	TL_EQ_INT(maps_lookup(&m, &k1, &r), 0);
 	TL_EQ_U64(next.totals.bytes, 3000);
 	m.state = NULL;
