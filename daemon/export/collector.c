@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
@@ -205,6 +206,26 @@ static int on_io(sd_event_source *src, int fd, uint32_t events, void *userdata)
 	return 0;
 }
 
+/*
+ * At open only: a TCP connect that completes within @wait_ms is up before
+ * the first record, so that records are not left in our queue (lost if
+ * the daemon is killed) while the loop has not yet seen the connect end.
+ */
+static void wait_connected(struct collector *c, int wait_ms)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLOUT };
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	if (wait_ms <= 0 || poll(&p, 1, wait_ms) != 1 ||
+	    getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err)
+		return; /* the loop goes on with it (on_io) */
+	c->up = true;
+	log_info("IPFIX collector %s: connected", c->name);
+	queue_templates_first(c);
+	flush(c);
+}
+
 static void session_start(struct collector *c)
 {
 	int type = c->tcp ? SOCK_STREAM : SOCK_DGRAM;
@@ -228,8 +249,12 @@ static void session_start(struct collector *c)
 	/* At the bulk priority: the socket API goes first. */
 	if (sd_event_add_io(c->event, &c->io, c->fd, EPOLLIN | EPOLLOUT, on_io,
 			    c) < 0 ||
-	    sd_event_source_set_priority(c->io, TCPLOG_BULK_PRIORITY) < 0)
+	    sd_event_source_set_priority(c->io, TCPLOG_BULK_PRIORITY) < 0) {
 		session_fail(c, ENOMEM, "cannot watch the socket");
+		return;
+	}
+	wait_connected(c, c->connect_wait_ms);
+	c->connect_wait_ms = 0; /* reconnects never block */
 }
 
 int collector_open(struct collector *c, const struct config_collector *cc,
@@ -257,6 +282,7 @@ int collector_open(struct collector *c, const struct config_collector *cc,
 	memcpy(&c->addr, res->ai_addr, res->ai_addrlen);
 	c->addr_len = res->ai_addrlen;
 	freeaddrinfo(res);
+	c->connect_wait_ms = COLLECTOR_CONNECT_WAIT_MS;
 	session_start(c);
 	return 0;
 }

@@ -29,6 +29,8 @@
 /* A lost TCP connection: tried again after 1 s, doubling up to 30 s. */
 #define COLLECTOR_RETRY_MIN_MS 1000
 #define COLLECTOR_RETRY_MAX_MS 30000
+/* At open, a TCP connect may take this long before the loop runs. */
+#define COLLECTOR_CONNECT_WAIT_MS 250
 
 struct collector_msg;
 
@@ -55,6 +57,7 @@ struct collector {
 	struct collector_msg *head, *tail;
 	size_t queued, head_off;
 	uint64_t retry_ms;
+	int connect_wait_ms; /* at open: COLLECTOR_CONNECT_WAIT_MS, then 0 */
 	int last_err; /* logged once until it changes */
 	sd_event *event;
 	sd_event_source *io, *retry;

@@ -38,8 +38,9 @@ static void send_journal(struct ipfix *x)
 	__atomic_store_n(&j->state, IPFIX_JOURNAL_SENDING, __ATOMIC_RELEASE);
 	for (i = 0; i < x->n_coll; i++)
 		collector_send(&x->coll[i], j->recs, n);
-	__atomic_store_n(&j->n, 0, __ATOMIC_RELEASE);
+	/* Empty first: a kill in between must not read as a send cut. */
 	__atomic_store_n(&j->state, IPFIX_JOURNAL_EMPTY, __ATOMIC_RELEASE);
+	__atomic_store_n(&j->n, 0, __ATOMIC_RELEASE);
 }
 
 /*
@@ -273,7 +274,7 @@ void ipfix_stats(const struct ipfix *x, struct ipfix_stats *out)
 {
 	int i;
 
-	memset(out, 0, sizeof(*out));
+	*out = x->before;
 	for (i = 0; i < x->n_coll; i++) {
 		out->records += x->coll[i].stats.records;
 		out->messages += x->coll[i].stats.messages;
@@ -335,8 +336,13 @@ static void stop_collectors(struct ipfix *x)
 {
 	int i;
 
-	for (i = 0; i < x->n_coll; i++)
+	for (i = 0; i < x->n_coll; i++) {
 		collector_close(&x->coll[i]);
+		/* stats count since the daemon started, across reloads. */
+		x->before.records += x->coll[i].stats.records;
+		x->before.messages += x->coll[i].stats.messages;
+		x->before.send_errors += x->coll[i].stats.send_errors;
+	}
 	x->n_coll = 0;
 	x->on = false;
 }

@@ -45,6 +45,7 @@ struct ipfix {
 	uint64_t now; /* CLOCK_BOOTTIME the records are made at */
 	uint64_t walk, prev_walk; /* of this and the last walk; 0: none */
 	int store_err; /* the last failure to keep a position: logged once */
+	struct ipfix_stats before; /* of the collectors a reload closed */
 };
 
 /*

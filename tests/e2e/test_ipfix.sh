@@ -270,6 +270,36 @@ test_kill_mid_export() {
 	say "5 kills while exporting $n removals: $(grep -c 'made but not sent' "$DLOG") journals resent, $(grep -c 'stopped while removing' "$DLOG") removals recovered; packets = written ($want)"
 }
 
+# Map pressure: 950 entries in a map of 1,000 (fill_map: entry i has
+# 10 + i % 1000 packets), nothing idle: the daemon expires down to 80 %
+# early, each removal with its end record (lack of resources, 5); what the
+# collector got plus what is still in the map is what was written.
+test_pressure() {
+	ipfix_require
+	local n=950 ifindex want got live
+	start_sink
+	ipfix_capture "$WORK/ipfix.pcapng"
+	write_conf "max_connections=1000" "idle_timeout=3600" \
+		"ipfix_collectors=tcp://127.0.0.1:$P_TCP"
+	start_daemon || return
+	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
+	"$FILL_MAP" "$(pin_layout)" $n "$ifindex" >/dev/null || { fail "fill_map"; return; }
+	want=$(awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) s += 10 + i % 1000; printf "%.0f", s }')
+	wait_for 400 sh -c "[ \"\$($TCPLOGCTL --socket $SOCK --json stats | jq .stats.expired_pressure)\" -ge 150 ]" ||
+		fail "no pressure expiry: $(ctl --json stats | jq -c '.stats | {entries, expired_pressure}')"
+	sleep 1
+	stop_daemon TERM
+	stop_captures
+	decode_all "$WORK/ipfix.pcapng"
+	got=$(awk -v p=$P_TCP '$1 == p { s += $6; n++ } END { printf "%.0f %d", s, n }' "$WORK/decoded")
+	expect_eq "records of reason 5 only" \
+		"$(awk -v p=$P_TCP '$1 == p && $9 != "5:1"' "$WORK/decoded" | wc -l)" 0
+	start_daemon || return
+	live=$(ctl --json dump | jq '[.connections[].packets] | add // 0')
+	expect_eq "exported + live packets" "$(( ${got% *} + live ))" "$want"
+	say "pressure took ${got#* } entries, each with one end record; exported + live = written ($want)"
+}
+
 # A collector that goes away and comes back: the TCP one reconnects (with
 # the templates first) and gets what was queued meanwhile; nfacctd, gone
 # for a while, decodes again from its templates file.
@@ -351,6 +381,7 @@ test_biflow() {
 		"$(tcp_fields cflow.biflow_direction | grep -vc '^1$')" 0
 }
 
-DEFAULT_TESTS=(test_exact test_kill_mid_export test_collector_restart test_biflow)
+DEFAULT_TESTS=(test_exact test_kill_mid_export test_pressure test_collector_restart
+	test_biflow)
 
 e2e_main "$@"
