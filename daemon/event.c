@@ -87,6 +87,32 @@ static struct attachment *find_att(struct daemon *d, const char *ifname,
 	return NULL;
 }
 
+/*
+ * The index of an interface as one reconcile sees it: resolved once, so
+ * that both directions of an interface deleted and made again while the
+ * reconcile runs are judged alike (one read as gone, the other as there,
+ * made the second forget the clsact record the first had just written).
+ */
+struct ifindex_snap {
+	int n;
+	char name[ATT_MAX][IF_NAMESIZE];
+	int index[ATT_MAX];
+};
+
+static int snap_ifindex(struct ifindex_snap *s, const char *name)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++)
+		if (!strcmp(s->name[i], name))
+			return s->index[i];
+	if (s->n == ATT_MAX)
+		return (int)if_nametoindex(name);
+	snprintf(s->name[s->n], IF_NAMESIZE, "%s", name);
+	s->index[s->n] = (int)if_nametoindex(name);
+	return s->index[s->n++];
+}
+
 /* An attached interface went away (and may come back, new). */
 static void lost(struct daemon *d, struct attachment *a, int ifindex)
 {
@@ -99,6 +125,7 @@ static void lost(struct daemon *d, struct attachment *a, int ifindex)
 int daemon_reconcile(struct daemon *d)
 {
 	struct wanted w[ATT_MAX];
+	struct ifindex_snap snap = { 0 };
 	struct attachment *a;
 	bool adopted, keep;
 	int n, i, j, err, ifindex, was, ret = 0;
@@ -133,7 +160,7 @@ int daemon_reconcile(struct daemon *d)
 	 */
 	for (i = 0; i < d->hooks.n; i++) {
 		a = &d->hooks.att[i];
-		ifindex = (int)if_nametoindex(a->ifname);
+		ifindex = snap_ifindex(&snap, a->ifname);
 		if (a->mode != MODE_NONE && a->ifindex != ifindex)
 			lost(d, a, a->ifindex);
 	}
@@ -147,7 +174,7 @@ int daemon_reconcile(struct daemon *d)
 				 IF_NAMESIZE - 1, w[j].ifname);
 			a->direction = w[j].direction;
 		}
-		ifindex = (int)if_nametoindex(a->ifname);
+		ifindex = snap_ifindex(&snap, a->ifname);
 		if (a->mode != MODE_NONE && a->ifindex == ifindex &&
 		    attach_verify(a))
 			continue;
