@@ -226,6 +226,24 @@ static void wait_connected(struct collector *c, int wait_ms)
 	flush(c);
 }
 
+/*
+ * What the kernel holds survives a kill (it is sent after the close);
+ * what waits in our queue does not. So a TCP session gets a send buffer
+ * as large as our queue, and the queue is used only when a collector is
+ * slower than that: a burst of records never waits in user space. The
+ * unit keeps CAP_NET_ADMIN, which lets the buffer exceed wmem_max.
+ */
+static void big_send_buffer(struct collector *c)
+{
+	int size = COLLECTOR_QUEUE_MAX;
+
+	if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) <
+		    0 &&
+	    setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
+		log_debug("IPFIX collector %s: send buffer left as it is: %s",
+			  c->name, strerror(errno));
+}
+
 static void session_start(struct collector *c)
 {
 	int type = c->tcp ? SOCK_STREAM : SOCK_DGRAM;
@@ -236,6 +254,8 @@ static void session_start(struct collector *c)
 		session_fail(c, errno, "cannot make a socket");
 		return;
 	}
+	if (c->tcp)
+		big_send_buffer(c);
 	/* UDP connected too: the kernel reports refusals (ICMP) to us. */
 	if (connect(c->fd, (struct sockaddr *)&c->addr, c->addr_len) < 0 &&
 	    errno != EINPROGRESS) {
@@ -366,6 +386,15 @@ static void queue_tcp(struct collector *c, const uint8_t *buf, size_t len,
 	c->queued += len;
 	if (c->up)
 		want_out(c, !flush(c));
+	if (c->up && c->head && !c->slow) {
+		/* Until it drains, a kill loses what waits here. */
+		log_notice("IPFIX collector %s: slower than the records are "
+			   "made, %zu bytes wait in the daemon",
+			   c->name, c->queued);
+		c->slow = true;
+	} else if (!c->head) {
+		c->slow = false;
+	}
 }
 
 void collector_send(struct collector *c, const struct ipfix_rec *recs, size_t n)

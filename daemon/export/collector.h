@@ -56,6 +56,7 @@ struct collector {
 	/* TCP: messages waiting for the socket, oldest first. */
 	struct collector_msg *head, *tail;
 	size_t queued, head_off;
+	bool slow; /* the queue holds data: logged once until it drains */
 	uint64_t retry_ms;
 	int connect_wait_ms; /* at open: COLLECTOR_CONNECT_WAIT_MS, then 0 */
 	int last_err; /* logged once until it changes */

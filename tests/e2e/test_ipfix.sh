@@ -267,7 +267,7 @@ test_kill_mid_export() {
 	# One record per entry: the end (idle: 1), never twice.
 	expect_eq "entries with other than one end record" \
 		"$(awk -v p=$P_TCP '$1 == p && $9 != "1:1"' "$WORK/decoded" | wc -l)" 0
-	say "5 kills while exporting $n removals: $(grep -c 'made but not sent' "$DLOG") journals resent, $(grep -c 'stopped while removing' "$DLOG") removals recovered; packets = written ($want)"
+	say "5 kills while exporting $n removals: $(grep -c 'made but not sent' "$DLOG") journals resent, $(grep -c 'stopped while removing' "$DLOG") removals recovered, $(grep -c 'wait in the daemon' "$DLOG") times records waited in the daemon; packets = written ($want)"
 }
 
 # Map pressure: 950 entries in a map of 1,000 (fill_map: entry i has
