@@ -110,7 +110,7 @@ main() {
 	echo "mode,entries,active_records,active_cpu_us,expiry_cpu_us,expiry_wall_ms,records,messages,send_errors" \
 		>"$OUT/ipfix.csv"
 	local mode
-	for mode in off udp tcp; do
+	for mode in ${IPFIX_MODES:-off udp tcp}; do
 		one_mode $mode || exit 1
 	done
 }

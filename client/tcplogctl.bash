@@ -7,7 +7,7 @@ _tcplogctl()
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	for ((i = 1; i < COMP_CWORD; i++)); do
 		case ${COMP_WORDS[i]} in
-		dump|watch|stats|health|reset|version) cmd=${COMP_WORDS[i]} ;;
+		dump|watch|stats|health|reset|version|metrics) cmd=${COMP_WORDS[i]} ;;
 		esac
 	done
 	case $prev in
@@ -18,7 +18,7 @@ _tcplogctl()
 	--limit|--port|--host|--vlan|--unit|--interval) return ;;
 	esac
 	case $cmd in
-	"") COMPREPLY=($(compgen -W "dump watch stats health reset version --socket --json --human --help" -- "$cur")) ;;
+	"") COMPREPLY=($(compgen -W "dump watch stats health reset version metrics --socket --json --human --help" -- "$cur")) ;;
 	dump) COMPREPLY=($(compgen -W "--sort --limit --iface --host --port --state --vlan --unit --connections --json --human --socket" -- "$cur")) ;;
 	watch) COMPREPLY=($(compgen -W "--interval --sort --limit --human --socket" -- "$cur")) ;;
 	*) COMPREPLY=($(compgen -W "--json --socket" -- "$cur")) ;;

@@ -59,6 +59,8 @@ static const struct cmd cmds[] = {
 	  "zero the counters (root)" },
 	{ "version", API_CMD_VERSION, 0, true, run_simple,
 	  "versions of the daemon, API, BPF ABI, libbpf, kernel" },
+	{ "metrics", API_CMD_METRICS, 0, true, run_simple,
+	  "Prometheus text (node_exporter's textfile collector)" },
 };
 
 /* ---- options ---------------------------------------------------------------- */
@@ -353,6 +355,10 @@ static int run_simple(const struct ctl_opts *o, struct ctl_error *err)
 		break;
 	case API_CMD_VERSION:
 		render_version(resp, stdout);
+		break;
+	case API_CMD_METRICS:
+		/* As the HTTP endpoint serves it: the exposition, unchanged. */
+		fputs(json_str(resp, "text"), stdout);
 		break;
 	case API_CMD_RESET:
 		printf("Counters reset: %llu connections removed\n",

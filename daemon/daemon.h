@@ -23,6 +23,7 @@ struct ring_buffer;
 #include "config.h"
 #include "expiry.h"
 #include "format.h"
+#include "http.h"
 #include "ipfix.h"
 #include "loader.h"
 #include "maps.h"
@@ -39,7 +40,7 @@ struct daemon {
 	struct tcplog_clock wall; /* boot time -> wall clock, kept stable */
 	struct expiry expiry;
 	struct units units; /* cgroup ids to unit names */
-	struct unit_stats unit_stats; /* bytes and packets per unit */
+	struct sums sums; /* per interface and per unit */
 	struct ipfix ipfix; /* records to the IPFIX collectors */
 	/* A removal the previous daemon left unsaved: its IPFIX record is
 	 * made once the collectors are there. */
@@ -48,6 +49,8 @@ struct daemon {
 	struct conn_rec recovered_rec;
 	struct api api;
 	struct server server;
+	struct metrics_src metrics; /* what the HTTP endpoint serves */
+	struct http http; /* metrics_listen; off by default */
 	int netlink_fd; /* rtnetlink events, -1 if none */
 	sd_event *event;
 	sd_event_source *expiry_src, *status_src, *netlink_src, *owner_src;

@@ -268,6 +268,7 @@ static void reload(struct daemon *d)
 {
 	struct config next;
 	char err[600];
+	bool reopen;
 
 	sd_notify(0, "RELOADING=1");
 	log_notice("Received SIGHUP, reloading %s", d->config_path);
@@ -281,12 +282,17 @@ static void reload(struct daemon *d)
 		next.max_connections = d->cfg.max_connections;
 		snprintf(next.pin_path, sizeof(next.pin_path), "%s",
 			 d->cfg.pin_path);
+		/* An endpoint that failed to open is tried again too. */
+		reopen = !http_same(&next, &d->cfg) ||
+			 (next.metrics_on && !d->http.mhd);
 		d->cfg = next;
 		daemon_reconcile(d);
 		expiry_configure(&d->expiry, &d->cfg);
 		if (ipfix_start(&d->ipfix, &d->cfg, d->event))
 			log_err("IPFIX export stopped: a collector cannot be "
 				"resolved");
+		if (reopen)
+			http_open(&d->http, &d->cfg, d->event, &d->metrics);
 		if (rearm(d->expiry_src, expiry_period_ms(&d->expiry) * 1000))
 			log_err("Cannot re-arm the expiry timer");
 	}
@@ -465,6 +471,10 @@ int daemon_run(struct daemon *d)
 	ipfix_flush(&d->ipfix);
 	if (err >= 0)
 		err = add_sources(d);
+	/* Counting goes on without it: an error is logged, a reload may
+	 * fix it. */
+	if (err >= 0)
+		http_open(&d->http, &d->cfg, d->event, &d->metrics);
 	if (err < 0) {
 		log_err("Cannot set up the event loop: %s", strerror(-err));
 		return err;
@@ -483,6 +493,8 @@ void daemon_init(struct daemon *d, const char *config_path)
 	d->netlink_fd = -1;
 	maps_init(&d->maps, -1, -1, -1, 0);
 	d->ipfix.store.sent_fd = d->ipfix.store.journal_fd = -1;
+	d->sums.fd = -1;
+	http_init(&d->http);
 	server_init(&d->server);
 	expiry_init(&d->expiry, &d->maps, &d->wall);
 }
@@ -530,7 +542,7 @@ int daemon_wire(struct daemon *d)
 	expiry_configure(&d->expiry, &d->cfg);
 	err = units_init(&d->units, NULL);
 	if (!err)
-		err = unitstats_init(&d->unit_stats);
+		err = sums_init(&d->sums);
 	if (err)
 		return err;
 	/* Names an earlier daemon found; ids reported meanwhile, named at
@@ -546,7 +558,22 @@ int daemon_wire(struct daemon *d)
 	ring_buffer__consume(d->owner_rb);
 	units_flush(&d->units);
 	d->expiry.units = &d->units;
-	d->expiry.unit_stats = &d->unit_stats;
+	/* Before the capabilities go: the store may have to be made. */
+	err = sums_store_open(&d->sums, d->pins.dir);
+	if (err)
+		log_warn("Cannot keep the sums per interface and unit in %s: "
+			 "%s; they start from zero at each start",
+			 d->pins.dir, strerror(-err));
+	if (d->recovered) {
+		char ifname[IF_NAMESIZE] = "";
+		const struct conn_rec *r = &d->recovered_rec;
+
+		if_indextoname(r->key.ifindex, ifname);
+		sums_removed(&d->sums, r, ifname,
+			     units_name(&d->units, r->c.cgroup_id),
+			     d->maps.totals.entries);
+	}
+	d->expiry.sums = &d->sums;
 	/* Before the capabilities go: the store may have to be made. */
 	err = ipfix_open(&d->ipfix, &d->cfg, d->pins.dir, &d->maps, &d->wall);
 	if (err)
@@ -554,13 +581,18 @@ int daemon_wire(struct daemon *d)
 	d->expiry.ipfix = &d->ipfix;
 	d->api = (struct api){ .maps = &d->maps,
 			       .units = &d->units,
-			       .unit_stats = &d->unit_stats,
+			       .sums = &d->sums,
 			       .ipfix = &d->ipfix,
 			       .wall = &d->wall,
 			       .hooks = &d->hooks,
 			       .sort_budget.limit = SNAPSHOT_SORT_BUDGET,
 			       .log = &d->expiry.log,
 			       .counts = &d->expiry.counts };
+	d->metrics = (struct metrics_src){ .maps = &d->maps,
+					   .sums = &d->sums,
+					   .counts = &d->expiry.counts,
+					   .hooks = &d->hooks,
+					   .ipfix = &d->ipfix };
 	health_restart(&d->api.health, &d->maps, &d->expiry.counts,
 		       tcplog_now_ns(CLOCK_MONOTONIC) / 1000000);
 	return 0;
@@ -568,12 +600,13 @@ int daemon_wire(struct daemon *d)
 
 void daemon_close(struct daemon *d)
 {
+	http_close(&d->http);
 	server_close(&d->server);
 	d->expiry_src = sd_event_source_disable_unref(d->expiry_src);
 	expiry_free(&d->expiry);
 	ipfix_close(&d->ipfix);
 	units_free(&d->units);
-	unitstats_free(&d->unit_stats);
+	sums_free(&d->sums);
 	d->status_src = sd_event_source_disable_unref(d->status_src);
 	d->netlink_src = sd_event_source_disable_unref(d->netlink_src);
 	d->owner_src = sd_event_source_disable_unref(d->owner_src);

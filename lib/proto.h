@@ -26,6 +26,7 @@ enum api_cmd {
 	API_CMD_HEALTH,
 	API_CMD_RESET,
 	API_CMD_VERSION,
+	API_CMD_METRICS,
 };
 
 enum api_sort {

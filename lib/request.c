@@ -16,7 +16,7 @@
 static const char *const cmd_names[] = {
 	[API_CMD_DUMP] = "dump",       [API_CMD_STATS] = "stats",
 	[API_CMD_HEALTH] = "health",   [API_CMD_RESET] = "reset",
-	[API_CMD_VERSION] = "version",
+	[API_CMD_VERSION] = "version", [API_CMD_METRICS] = "metrics",
 };
 
 static const char *const sort_names[] = {

@@ -20,6 +20,8 @@
 #                     (bench/accuracy.sh)
 #   daemon_cost.csv the daemon's CPU, wake-ups, RSS (bench/daemon_cost.sh)
 #   ipfix.csv       CPU per IPFIX record, the expiry path (bench/ipfix.sh)
+#   metrics.csv     the scan with the sums, CPU per metrics request
+#                     (bench/metrics.sh)
 #   profile.txt     perf profile of the small-segment workload
 #                     (bench/profile.sh)
 #   report.md       the tables; traffic.png the plot (bench/report.py)
@@ -84,6 +86,8 @@ step "the daemon's own cost"
 "$top/bench/daemon_cost.sh" "$dir" "$out" "$window"
 step "IPFIX export: CPU per record, the expiry path"
 "$top/bench/ipfix.sh" "$dir" "$out" "${sizes[0]}"
+step "Prometheus metrics: the scan with the sums, CPU per request"
+"$top/bench/metrics.sh" "$dir" "$out" "${sizes[0]}"
 step "profile of the small-segment workload"
 "$top/bench/profile.sh" "$dir" "$out"
 step "report"

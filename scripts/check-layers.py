@@ -16,8 +16,8 @@ LAYERS = [
     ["bpf", "lib"],                 # the kernel/user contract, shared helpers
     ["daemon/common"],              # configuration, logging
     # the one owner of the pinned maps and expiry, with what expiry feeds:
-    # owners' names and sums, the IPFIX exporter
-    ["daemon/maps", "daemon/owner", "daemon/export"],
+    # owners' names, the sums per interface and unit, the IPFIX exporter
+    ["daemon/maps", "daemon/owner", "daemon/sums", "daemon/export"],
     ["daemon/kernel"],              # loading, attaching, pinning, upgrading
     ["daemon/snapshot"],            # one pass of a dump
     ["daemon/api"],                 # JSON

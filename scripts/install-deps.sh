@@ -18,6 +18,7 @@ pkgs=(
 	build-essential cmake pkg-config
 	clang llvm                     # BPF objects
 	libbpf-dev libelf-dev zlib1g-dev libsystemd-dev libcjson-dev libjson-c-dev
+	libmicrohttpd-dev
 	iproute2                       # tc, ip: attaching
 )
 

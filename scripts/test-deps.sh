@@ -23,6 +23,7 @@ pkgs=(
 	# accuracy against peers (test and bench/), load, plots
 	iperf3 conntrack nftables pmacct softflowd python3-matplotlib
 	nfdump                                 # IPFIX: nfcapd and nfdump (e2e.ipfix)
+	prometheus curl                        # a real scraper, promtool (e2e.metrics)
 	debootstrap systemd-container          # the real-systemd test
 	qemu-system-x86 e2fsprogs dpkg-dev     # Debian 12's kernel in a VM
 	"libclang-rt-$clang_major-dev"         # libFuzzer

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "connlog.h"
 #include "log.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "tcplog_config.h"
 
@@ -394,40 +395,50 @@ void api_dump_free(struct dump_stream *ds)
 /* ---- stats, health, reset, version --------------------------------------- */
 
 static void write_direction(struct jw *w, const char *name,
-			    const struct unit_sum *s, int dir)
+			    const struct sums_group *g)
 {
 	jw_key(w, name);
 	jw_object_begin(w);
-	jw_kv_u64(w, "bytes", s->bytes[dir]);
-	jw_kv_u64(w, "packets", s->packets[dir]);
+	jw_kv_u64(w, "bytes", g ? g->pub.bytes : 0);
+	jw_kv_u64(w, "packets", g ? g->pub.packets : 0);
 	jw_object_end(w);
 }
 
 /*
  * "units": bytes and packets per unit and direction, live + expired, as
  * of the last expiry scan (its age is counts_age_ms); [] before one.
+ * The list comes by name, then direction: a unit's two are neighbours.
  */
 static void write_units(struct jw *w, struct api *api)
 {
-	static const struct unit_sum *sorted[2 * (UNITS_MAX + 1)];
-	uint32_t i, n = sizeof(sorted) / sizeof(sorted[0]);
+	static const struct sums_group *sorted[SUMS_UNIT_MAX + 2];
+	uint32_t i, n;
 
+	n = api->sums ? sums_list(api->sums, SUMS_UNIT, sorted,
+				  sizeof(sorted) / sizeof(sorted[0])) :
+			0;
 	jw_key(w, "units");
 	jw_array_begin(w);
-	if (api->unit_stats && unitstats_sorted(api->unit_stats, sorted, &n))
-		for (i = 0; i < n; i++) {
-			jw_object_begin(w);
-			jw_key(w, "unit");
-			if (sorted[i]->unit)
-				jw_string(w, sorted[i]->unit);
-			else
-				jw_null(w);
-			write_direction(w, "ingress", sorted[i],
-					TCPLOG_DIR_INGRESS);
-			write_direction(w, "egress", sorted[i],
-					TCPLOG_DIR_EGRESS);
-			jw_object_end(w);
-		}
+	for (i = 0; i < n; i++) {
+		const struct sums_group *in = NULL, *out = NULL;
+		const char *unit = sorted[i]->key.unit;
+
+		if (sorted[i]->key.direction == TCPLOG_DIR_INGRESS)
+			in = sorted[i];
+		else
+			out = sorted[i];
+		if (in && i + 1 < n && !strcmp(sorted[i + 1]->key.unit, unit))
+			out = sorted[++i];
+		jw_object_begin(w);
+		jw_key(w, "unit");
+		if (!*unit)
+			jw_null(w);
+		else
+			jw_string(w, *unit == '\x01' ? "(overflow)" : unit);
+		write_direction(w, "ingress", in);
+		write_direction(w, "egress", out);
+		jw_object_end(w);
+	}
 	jw_array_end(w);
 }
 
@@ -491,8 +502,8 @@ static void do_reset(struct api *api, const struct api_peer *peer, struct jw *w)
 		jw_error_line(w, API_ERR_INTERNAL, msg);
 		return;
 	}
-	if (api->unit_stats)
-		unitstats_reset(api->unit_stats);
+	if (api->sums)
+		sums_reset(api->sums);
 	log_notice("Counters reset by uid 0: %ld connections removed", deleted);
 	jw_object_begin(w);
 	jw_kv_bool(w, "ok", true);
@@ -515,6 +526,28 @@ static void do_version(struct jw *w)
 	jw_kv_string(w, "kernel", u.release);
 	jw_object_end(w);
 	jw_newline(w);
+}
+
+/* The text as the HTTP endpoint serves it, in one JSON string. */
+static void do_metrics(struct api *api, struct jw *w)
+{
+	const struct metrics_src src = { api->maps, api->sums, api->counts,
+					 api->hooks, api->ipfix };
+	char *text = NULL;
+	size_t len = 0;
+
+	if (metrics_render(&src, &text, &len)) {
+		jw_error_line(w, API_ERR_INTERNAL,
+			      "out of memory for the metrics");
+		return;
+	}
+	jw_object_begin(w);
+	jw_kv_bool(w, "ok", true);
+	jw_kv_string(w, "content_type", METRICS_SOCKET_CONTENT_TYPE);
+	jw_kv_string(w, "text", text);
+	jw_object_end(w);
+	jw_newline(w);
+	free(text);
 }
 
 struct dump_stream *api_answer(struct api *api, const char *line, size_t len,
@@ -542,6 +575,9 @@ struct dump_stream *api_answer(struct api *api, const char *line, size_t len,
 		break;
 	case API_CMD_VERSION:
 		do_version(w);
+		break;
+	case API_CMD_METRICS:
+		do_metrics(api, w);
 		break;
 	default:
 		jw_error_line(w, API_ERR_INTERNAL, "no handler");

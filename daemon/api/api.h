@@ -21,7 +21,7 @@
 #include "proto.h"
 #include "snapshot.h"
 #include "units.h"
-#include "unitstats.h"
+#include "sums.h"
 
 /* What the API reads; the daemon owns all of it. */
 struct api {
@@ -35,7 +35,7 @@ struct api {
 	 * the map in the request path. */
 	const struct expiry_counts *counts;
 	struct units *units; /* the owners' unit names */
-	struct unit_stats *unit_stats; /* per unit (expiry's), reset here */
+	struct sums *sums; /* per interface and unit (expiry's), reset here */
 	struct ipfix *ipfix; /* the exporter's counts; reset forgets its
 			      * positions */
 };

@@ -307,15 +307,56 @@ static int set_pin_path(struct config *cfg, const char *key, char *v,
 			  size);
 }
 
+/*
+ * "HOST:PORT" (HOST "[v6 address]" too) of @key's value @v into @host
+ * (room for @hsize, brackets gone) and @port (digits, 1 to 65535).
+ */
+static int split_host_port(const char *key, const char *v, const char *hp,
+			   char *host, size_t hsize, char port[6], char *err,
+			   size_t size)
+{
+	const char *colon, *end;
+	char *tail;
+	unsigned long p;
+	size_t hlen;
+
+	if (*hp == '[') {
+		end = strchr(hp, ']');
+		if (!end || end[1] != ':')
+			return fail(err, size,
+				    "%s: '%s': an IPv6 address is written "
+				    "[ADDRESS]:PORT",
+				    key, v);
+		colon = end + 1;
+		hp++;
+	} else {
+		colon = strrchr(hp, ':');
+		end = colon;
+		if (!colon || memchr(hp, ':', (size_t)(colon - hp)))
+			return fail(err, size,
+				    "%s: '%s': no :PORT (an IPv6 address is "
+				    "written [ADDRESS]:PORT)",
+				    key, v);
+	}
+	hlen = (size_t)(end - hp);
+	if (hlen == 0 || hlen >= hsize)
+		return fail(err, size, "%s: '%s': bad host", key, v);
+	errno = 0;
+	p = strtoul(colon + 1, &tail, 10);
+	if (!colon[1] || *tail || errno || p == 0 || p > 65535)
+		return fail(err, size, "%s: '%s': the port must be 1 to 65535",
+			    key, v);
+	memcpy(host, hp, hlen);
+	host[hlen] = '\0';
+	snprintf(port, 6, "%lu", p);
+	return 0;
+}
+
 /* "udp://HOST:PORT" or "tcp://HOST:PORT", HOST "[v6 address]" too. */
 static int parse_collector(const char *v, struct config_collector *c,
 			   bool check_system, char *err, size_t size)
 {
-	const char *host, *colon, *end;
 	struct addrinfo hints = { 0 }, *res = NULL;
-	char *tail;
-	unsigned long port;
-	size_t hlen;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
@@ -328,39 +369,10 @@ static int parse_collector(const char *v, struct config_collector *c,
 			    "ipfix_collectors: '%s': expected udp://HOST:PORT "
 			    "or tcp://HOST:PORT",
 			    v);
-	host = v + 6;
-	if (*host == '[') {
-		end = strchr(host, ']');
-		if (!end || end[1] != ':')
-			return fail(err, size,
-				    "ipfix_collectors: '%s': an IPv6 address "
-				    "is written [ADDRESS]:PORT",
-				    v);
-		colon = end + 1;
-		host++;
-	} else {
-		colon = strrchr(host, ':');
-		end = colon;
-		if (!colon || memchr(host, ':', (size_t)(colon - host)))
-			return fail(err, size,
-				    "ipfix_collectors: '%s': no :PORT (an "
-				    "IPv6 address is written [ADDRESS]:PORT)",
-				    v);
-	}
-	hlen = (size_t)(end - host);
-	if (hlen == 0 || hlen >= sizeof(c->host))
-		return fail(err, size, "ipfix_collectors: '%s': bad host", v);
-	errno = 0;
-	port = strtoul(colon + 1, &tail, 10);
-	if (!colon[1] || *tail || errno || port == 0 || port > 65535)
-		return fail(err, size,
-			    "ipfix_collectors: '%s': the port must be 1 to "
-			    "65535",
-			    v);
-	memcpy(c->host, host, hlen);
-	snprintf(c->port, sizeof(c->port), "%lu", port);
-	if (!check_system)
-		return 0;
+	ret = split_host_port("ipfix_collectors", v, v + 6, c->host,
+			      sizeof(c->host), c->port, err, size);
+	if (ret || !check_system)
+		return ret;
 	hints.ai_socktype = c->tcp ? SOCK_STREAM : SOCK_DGRAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	ret = getaddrinfo(c->host, c->port, &hints, &res);
@@ -425,6 +437,35 @@ static int set_ipfix_biflow(struct config *cfg, const char *key, char *v,
 	return parse_bool(key, v, &cfg->ipfix_biflow, err, size);
 }
 
+/* "ADDRESS:PORT", an address of this host (no name: nothing to resolve
+ * at start); empty: no HTTP endpoint. */
+static int set_metrics_listen(struct config *cfg, const char *key, char *v,
+			      bool check_system, char *err, size_t size)
+{
+	struct addrinfo hints = { 0 }, *res = NULL;
+	int ret;
+
+	(void)check_system;
+	cfg->metrics_on = false;
+	if (!*v)
+		return 0;
+	ret = split_host_port(key, v, v, cfg->metrics_host,
+			      sizeof(cfg->metrics_host), cfg->metrics_port, err,
+			      size);
+	if (ret)
+		return ret;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	if (getaddrinfo(cfg->metrics_host, cfg->metrics_port, &hints, &res))
+		return fail(err, size,
+			    "%s: '%s': not an IPv4 or IPv6 address of this "
+			    "host",
+			    key, v);
+	freeaddrinfo(res);
+	cfg->metrics_on = true;
+	return 0;
+}
+
 #define STR_(x) #x
 #define STR(x) STR_(x)
 
@@ -454,6 +495,7 @@ static const struct {
 	{ { "ipfix_active_timeout", "60" }, set_ipfix_active_timeout },
 	{ { "ipfix_observation_domain", "0" }, set_ipfix_domain },
 	{ { "ipfix_biflow", "no" }, set_ipfix_biflow },
+	{ { "metrics_listen", "" }, set_metrics_listen },
 };
 
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))

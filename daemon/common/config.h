@@ -56,6 +56,9 @@ struct config {
 	uint32_t ipfix_active_timeout; /* seconds */
 	uint32_t ipfix_domain; /* observation domain ID */
 	bool ipfix_biflow;
+	bool metrics_on; /* metrics_listen set: the HTTP endpoint */
+	char metrics_host[64]; /* a numeric address, no brackets */
+	char metrics_port[6];
 };
 
 /* A key of tcploggerd.conf, with its default as the file writes it. */

@@ -11,40 +11,7 @@
 
 #include "ipfix_store.h"
 #include "log.h"
-
-static int pin_path(char *buf, size_t size, const char *dir, const char *name)
-{
-	if ((size_t)snprintf(buf, size, "%s/%s", dir, name) >= size)
-		return -ENAMETOOLONG;
-	return 0;
-}
-
-/* A pinned map if it has this shape; -ENOENT if none is pinned. */
-static int open_pinned(const char *path, uint32_t type, uint32_t key_size,
-		       uint32_t value_size, uint32_t *max_entries)
-{
-	struct bpf_map_info info = { 0 };
-	uint32_t len = sizeof(info);
-	int fd = bpf_obj_get(path);
-
-	if (fd < 0)
-		return -errno;
-	if (bpf_obj_get_info_by_fd(fd, &info, &len)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	if (info.type != type || info.key_size != key_size ||
-	    info.value_size != value_size) {
-		log_warn("%s has another layout; made again", path);
-		close(fd);
-		unlink(path);
-		return -ENOENT;
-	}
-	*max_entries = info.max_entries;
-	return fd;
-}
+#include "pinned.h"
 
 static int make_sent(uint32_t capacity)
 {
@@ -82,12 +49,12 @@ static int open_sent(const char *dir, uint32_t capacity)
 	int fd, nfd, err;
 	long n;
 
-	err = pin_path(path, sizeof(path), dir, "ipfix_sent");
+	err = pinned_path(path, sizeof(path), dir, "ipfix_sent");
 	if (!err)
-		err = pin_path(tmp, sizeof(tmp), dir, "ipfix_sent.new");
+		err = pinned_path(tmp, sizeof(tmp), dir, "ipfix_sent.new");
 	if (err)
 		return err;
-	fd = open_pinned(path, BPF_MAP_TYPE_HASH,
+	fd = pinned_open(path, BPF_MAP_TYPE_HASH,
 			 sizeof(struct tcplog_conn_key),
 			 sizeof(struct ipfix_pos), &max);
 	if (fd >= 0 && max >= capacity)
@@ -125,29 +92,16 @@ static int open_sent(const char *dir, uint32_t capacity)
 
 static int open_journal(const char *dir, struct ipfix_journal **out)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE);
 	char path[PATH_MAX];
-	uint32_t max = 0;
 	void *mem;
 	int fd, err;
 
-	err = pin_path(path, sizeof(path), dir, "ipfix_journal");
+	err = pinned_path(path, sizeof(path), dir, "ipfix_journal");
 	if (err)
 		return err;
-	fd = open_pinned(path, BPF_MAP_TYPE_ARRAY, sizeof(__u32),
-			 sizeof(struct ipfix_journal), &max);
-	if (fd == -ENOENT) {
-		fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "ipfix_journal",
-				    sizeof(__u32), sizeof(struct ipfix_journal),
-				    1, &opts);
-		if (fd < 0)
-			return -errno;
-		if (bpf_obj_pin(fd, path)) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
-	}
+	fd = pinned_open_or_make(path, "ipfix_journal", BPF_MAP_TYPE_ARRAY,
+				 sizeof(__u32), sizeof(struct ipfix_journal), 1,
+				 BPF_F_MMAPABLE);
 	if (fd < 0)
 		return fd;
 	mem = mmap(NULL, sizeof(struct ipfix_journal), PROT_READ | PROT_WRITE,

@@ -123,9 +123,11 @@ static int expire_one(struct expiry *e, const struct tcplog_conn_key *key,
 	 * kill in between redoes both (ipfix_recovered). */
 	if (e->ipfix)
 		ipfix_removed(e->ipfix, &r, reason, now);
-	if (e->unit_stats)
-		unitstats_removed(e->unit_stats, unit_of(e, &r),
-				  r.key.direction, r.c.bytes, r.c.packets);
+	/* Saved with the removal's number: a kill before the totals are
+	 * saved does not count it twice (sums_removed). */
+	if (e->sums)
+		sums_removed(e->sums, &r, ifname_of(names, key->ifindex),
+			     unit_of(e, &r), e->maps->totals.entries);
 	/*
 	 * The entry is gone from the map: its counts are in the totals in
 	 * memory only until saved. Saved at once, so that a kill in the
@@ -234,8 +236,8 @@ static void start_scan(struct expiry *e)
 	e->pos = 0;
 	e->phase = EXPIRY_WALK;
 	e->walk_whole = true;
-	if (e->unit_stats)
-		unitstats_scan_begin(e->unit_stats);
+	if (e->sums)
+		sums_scan_begin(e->sums);
 	if (e->ipfix)
 		ipfix_scan_begin(e->ipfix, e->now);
 	if (maps_walk_begin(e->maps, &e->walk)) {
@@ -303,9 +305,9 @@ static bool count_and_find_due(struct expiry *e, const struct conn_rec *r)
 	e->seen.entries++;
 	e->seen.closed += tcplog_conn_is_closed(r->c.tcp_flags);
 	e->seen.embryonic += r->c.embryonic;
-	if (e->unit_stats)
-		unitstats_walked(e->unit_stats, unit_of(e, r), r->key.direction,
-				 r->c.bytes, r->c.packets);
+	if (e->sums)
+		sums_walked(e->sums, r, ifname_of(&e->names, r->key.ifindex),
+			    unit_of(e, r));
 	/* Records cost what they cost, not what the walk does: their time
 	 * does not space the scans (finish_scan). */
 	if (e->ipfix && ipfix_walk_due(e->ipfix, r)) {
@@ -440,8 +442,8 @@ static uint64_t finish_scan(struct expiry *e)
 	e->counts.embryonic = e->seen.embryonic - e->taken_embryonic;
 	e->counts.at_ms = e->scan_ms ? e->scan_ms : 1;
 	/* A walk cut short saw only some entries: keep the last sums. */
-	if (e->unit_stats && e->walk_whole && !e->walk.err)
-		unitstats_scan_end(e->unit_stats);
+	if (e->sums && e->walk_whole && !e->walk.err)
+		sums_scan_end(e->sums);
 	/* A save that failed during the scan: once more. */
 	if (e->save_err && removed)
 		save_totals(e);

@@ -21,7 +21,7 @@
 #include "config.h"
 #include "connlog.h"
 #include "units.h"
-#include "unitstats.h"
+#include "sums.h"
 #include "format.h"
 #include "ipfix.h"
 #include "maps.h"
@@ -81,7 +81,7 @@ struct expiry {
 	bool log_closed;
 	struct connlog log; /* the records, rate-limited for the journal */
 	struct units *units; /* the owners' unit names; NULL: none */
-	struct unit_stats *unit_stats; /* per unit; NULL: not kept */
+	struct sums *sums; /* per interface and unit; NULL: not kept */
 	struct ipfix *ipfix; /* the IPFIX exporter; NULL: none */
 	uint32_t ipfix_active; /* seconds between records; 0: no export */
 	bool walk_whole; /* this scan's walk saw every entry */

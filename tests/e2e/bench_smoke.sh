@@ -37,6 +37,7 @@ run traffic env TRAFFIC_WORKLOADS="small churn" \
 run scale env SCALE_IDLE=4 SCALE_WATCH=1 "$top/bench/scale.sh" "$build" "$out" 2000
 run daemon_cost "$top/bench/daemon_cost.sh" "$build" "$out" 2
 run ipfix env IPFIX_IDLE=10 IPFIX_WATCH=7 "$top/bench/ipfix.sh" "$build" "$out" 2000
+run metrics env METRICS_WATCH=2 METRICS_REQ=50 "$top/bench/metrics.sh" "$build" "$out" 2000
 run report /usr/bin/python3 "$top/bench/report.py" "$out"
 
 # Every workload x program has a positive figure.
@@ -63,6 +64,8 @@ for m in off udp tcp; do
 		$7 == (m == "off" ? 0 : 4000) && $9 == 0 { ok = 1 } END { exit !ok }' \
 		"$out/ipfix.csv" || fail "ipfix.csv: no good $m row: $(cat "$out/ipfix.csv")"
 done
+awk -F, 'NR == 2 && $1 == 2000 && $3 > 0 && $5 > 0 && $6 > 0 && $8 > 0 { ok = 1 } END { exit !ok }' \
+	"$out/metrics.csv" || fail "metrics.csv: $(cat "$out/metrics.csv")"
 [ -s "$out/traffic.png" ] || fail "report.py made no plot"
 grep -q "tcploggerd" "$out/report.md" || fail "report.md has no tcploggerd row"
 [ $failed = 0 ] && echo "bench scripts: ok"

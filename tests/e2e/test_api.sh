@@ -50,6 +50,7 @@ test_schema_and_counts() {
 	expect_valid stats "$(ctl --json stats)"
 	expect_valid health "$(ctl --json health)"
 	expect_valid version "$(ctl --json version)"
+	expect_valid metrics "$(ctl --json metrics)"
 	expect_valid reset "$(ctl --json reset)"
 	expect_valid error "$(printf '{"cmd":"nope"}\n' | nc -U -N "$SOCK")"
 	expect_valid error "$(printf 'garbage\n' | nc -U -N "$SOCK")"

@@ -14,14 +14,16 @@
 #                      a unit in ROOT that runs /share/check.sh once the
 #                      system is up (the checks power it off)
 
-DEBROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,libbpf1,libelf1,libcjson1,libjson-c5,libsystemd0,netcat-openbsd,jq
+# A change here makes the cached roots anew (the base and the VM's).
+DEBROOT_PKGS=systemd,systemd-sysv,dbus,iproute2,libbpf1,libelf1,libcjson1,libjson-c5,libsystemd0,libmicrohttpd12,netcat-openbsd,jq
 # Added to the VM root: Debian 12's kernel and what the checks use. A
 # change here makes the cached VM root anew.
 DEBROOT_VM_PKGS="linux-image-cloud-amd64 initramfs-tools kmod udev tcpdump python3-minimal procps bpftool"
 
 debroot_base() {
 	local root=$1
-	[ -x "$root/lib/systemd/systemd" ] && return 0
+	[ -x "$root/lib/systemd/systemd" ] &&
+		[ "$(cat "$root.packages" 2>/dev/null)" = "$DEBROOT_PKGS" ] && return 0
 	command -v debootstrap >/dev/null || {
 		echo "debootstrap missing"
 		return 1
@@ -34,7 +36,9 @@ debroot_base() {
 		echo "debootstrap failed"
 		return 1
 	}
+	rm -rf "$root"
 	mv "$root.tmp" "$root"
+	echo "$DEBROOT_PKGS" >"$root.packages"
 }
 
 # _chroot_run ROOT CMD...: CMD in ROOT with /proc, /sys and /dev mounted;
@@ -57,7 +61,7 @@ _chroot_run() {
 debroot_vm() {
 	local dir=$1 base=$2
 	[ -f "$dir/vmlinuz" ] && [ -f "$dir/initrd.img" ] &&
-		[ "$(cat "$dir/packages" 2>/dev/null)" = "$DEBROOT_VM_PKGS" ] &&
+		[ "$(cat "$dir/packages" 2>/dev/null)" = "$DEBROOT_PKGS $DEBROOT_VM_PKGS" ] &&
 		[ -x "$dir/root/lib/systemd/systemd" ] && return 0
 	debroot_base "$base" || return 1
 	echo "# making the cached VM root $dir (Debian 12 kernel, once)"
@@ -84,7 +88,7 @@ debroot_vm() {
 	cp "$(ls "$r"/boot/initrd.img-* | sort -V | tail -n1)" "$dir.tmp/initrd.img"
 	# A root password is not needed: the checks run from a unit.
 	echo tcplog-vm >"$r/etc/hostname"
-	echo "$DEBROOT_VM_PKGS" >"$dir.tmp/packages"
+	echo "$DEBROOT_PKGS $DEBROOT_VM_PKGS" >"$dir.tmp/packages"
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"
 }

@@ -126,11 +126,17 @@ check "systemd-analyze security: exposure $score <= 2.0" awk -v s="$score" 'BEGI
 # IPFIX under the unit: the shipped sandbox allows no IP socket, and the
 # log says which drop-in allows one; with it, records reach a collector
 # (nc on UDP 4739 keeps the datagrams).
-echo "ipfix_collectors = udp://127.0.0.1:4739" >>/etc/tcplogger/tcploggerd.conf
+# The same for the Prometheus endpoint.
+printf 'ipfix_collectors = udp://127.0.0.1:4739\nmetrics_listen = 127.0.0.1:9477\n' \
+	>>/etc/tcplogger/tcploggerd.conf
 systemctl restart tcploggerd
 flow 9400 3000
 check "IPFIX without a drop-in: the log names it" until_ok 100 sh -c \
-	"journalctl -b -u tcploggerd | grep -q 'a drop-in must allow it'"
+	"journalctl -b -u tcploggerd | grep 'IPFIX collector' | grep -q 'a drop-in must allow it'"
+check "metrics_listen without a drop-in: the log names it" until_ok 100 sh -c \
+	"journalctl -b -u tcploggerd | grep 'metrics_listen' | grep -q 'a drop-in must allow it'"
+check "tcplogctl metrics works under the unit as it is" sh -c \
+	"tcplogctl metrics | grep -q '^tcplogger_build_info'"
 printf '[Service]\nRestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6\nIPAddressAllow=localhost\n' \
 	>/etc/systemd/system/tcploggerd.service.d/ipfix.conf
 systemctl daemon-reload
@@ -142,6 +148,9 @@ check "IPFIX with the drop-in: records sent, none lost" until_ok 100 sh -c \
 	"tcplogctl --json stats | jq -e '.stats.ipfix_records > 0 and .stats.ipfix_send_errors == 0' | grep -q true"
 check "IPFIX: the collector got version 10 messages" until_ok 50 sh -c \
 	"test \"\$(od -An -tx1 -N2 /tmp/ipfix.bin | tr -d ' ')\" = 000a"
+check "metrics with the drop-in: GET /metrics answers 200 with the counts" until_ok 50 sh -c \
+	"printf 'GET /metrics HTTP/1.0\\r\\n\\r\\n' | nc -q 2 127.0.0.1 9477 | tee /tmp/metrics.http | head -n1 | grep -q ' 200 ' &&
+	 grep -q '^tcplogger_bytes_total{iface=' /tmp/metrics.http"
 
 systemctl stop tcploggerd
 journalctl -b -u tcploggerd --no-pager | tail -n 60

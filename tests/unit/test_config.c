@@ -101,7 +101,7 @@ static void test_errors(void)
 	    "attach_mode, max_connections, idle_timeout, closed_timeout, "
 	    "syn_timeout, keep_attached, log_closed, socket, socket_group, pin_path, "
 	    "ipfix_collectors, ipfix_active_timeout, ipfix_observation_domain, "
-	    "ipfix_biflow)");
+	    "ipfix_biflow, metrics_listen)");
 	bad("\n\nmax_connections = abc\n", 3,
 	    "max_connections: expected a whole number, got 'abc'");
 	bad("max_connections = 0\n", 1,
@@ -171,6 +171,29 @@ static void test_collectors(void)
 	TL_EQ_U64(cfg.ipfix_domain, 4294967295u);
 	TL_EQ_U64(cfg.ipfix_active_timeout, 1);
 	TL_CHECK(cfg.ipfix_biflow, "biflow");
+	/* metrics_listen: an address of this host, no name. */
+	TL_EQ_INT(load_text("metrics_listen =\n", &cfg, err, sizeof(err)), 0);
+	TL_CHECK(!cfg.metrics_on, "off when empty");
+	TL_EQ_INT(load_text("metrics_listen = [fd00::2]:9477\n", &cfg, err,
+			    sizeof(err)),
+		  0);
+	TL_CHECK(cfg.metrics_on, "on");
+	TL_EQ_STR(cfg.metrics_host, "fd00::2");
+	TL_EQ_STR(cfg.metrics_port, "9477");
+	TL_EQ_INT(load_text("metrics_listen = 0.0.0.0:9477\n", &cfg, err,
+			    sizeof(err)),
+		  0);
+	bad("metrics_listen = localhost:9477\n", 1,
+	    "metrics_listen: 'localhost:9477': not an IPv4 or IPv6 address of "
+	    "this host");
+	bad("metrics_listen = 127.0.0.1\n", 1,
+	    "metrics_listen: '127.0.0.1': no :PORT (an IPv6 address is written "
+	    "[ADDRESS]:PORT)");
+	bad("metrics_listen = 127.0.0.1:0\n", 1,
+	    "metrics_listen: '127.0.0.1:0': the port must be 1 to 65535");
+	bad("metrics_listen = fd00::2:9477\n", 1,
+	    "metrics_listen: 'fd00::2:9477': no :PORT (an IPv6 address is "
+	    "written [ADDRESS]:PORT)");
 	bad("ipfix_collectors = http://a:1\n", 1,
 	    "ipfix_collectors: 'http://a:1': expected udp://HOST:PORT or "
 	    "tcp://HOST:PORT");

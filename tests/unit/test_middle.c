@@ -20,6 +20,7 @@
 #include "api.h"
 #include "expiry.h"
 #include "maps.h"
+#include "metrics.h"
 #include "snapshot.h"
 #include "testlib.h"
 
@@ -791,31 +792,38 @@ static void test_expiry_scan(void)
 }
 
 /* The sum of @unit's @dir bytes as published, ~0 if absent. */
-static uint64_t unit_bytes(struct unit_stats *us, const char *unit, int dir)
+static uint64_t unit_bytes(struct sums *s, const char *unit, int dir)
 {
-	static const struct unit_sum *all[2 * (UNITS_MAX + 1)];
-	uint32_t i, n = sizeof(all) / sizeof(all[0]);
+	static const struct sums_group *all[SUMS_UNIT_MAX + 2];
+	uint32_t i, n = sums_list(s, SUMS_UNIT, all, SUMS_UNIT_MAX + 2);
 
-	if (!unitstats_sorted(us, all, &n))
-		return ~0ull;
 	for (i = 0; i < n; i++)
-		if ((!unit && !all[i]->unit) ||
-		    (unit && all[i]->unit && !strcmp(unit, all[i]->unit)))
-			return all[i]->bytes[dir];
+		if (!strcmp(unit ? unit : "", all[i]->key.unit) &&
+		    all[i]->key.direction == dir)
+			return all[i]->pub.bytes;
 	return ~0ull;
 }
 
-/*
- * Bytes per unit and direction, from the scan: live entries as walked,
- * plus what expiry removed; an entry moving from live to expired is
- * counted once; packets after a scan show at the next; reset zeroes.
- */
-static void test_unit_stats(void)
+/* The published packets of interface @ifindex's ingress IPv4 group. */
+static uint64_t iface_packets(struct sums *s, uint32_t ifindex)
+{
+	static const struct sums_group *all[SUMS_IFACE_MAX + 1];
+	uint32_t i, n = sums_list(s, SUMS_IFACE, all, SUMS_IFACE_MAX + 1);
+
+	for (i = 0; i < n; i++)
+		if (all[i]->key.ifindex == ifindex &&
+		    all[i]->key.direction == TCPLOG_DIR_INGRESS &&
+		    all[i]->key.family == TCPLOG_FAMILY_IPV4)
+			return all[i]->pub.packets;
+	return ~0ull;
+}
+
+static void test_sums(void)
 {
 	char root[] = "/tmp/tcplog-units-XXXXXX", dir[300];
 	struct tcplog_conn_key a1 = key_of(1, 80), a2 = key_of(2, 80),
 			       b1 = key_of(3, 80), none = key_of(4, 80);
-	struct unit_stats us;
+	struct sums us;
 	struct units u;
 	struct stat st;
 	struct expiry e;
@@ -834,10 +842,10 @@ static void test_unit_stats(void)
 	put_owned(&b1, 300, 3, 0, 9990 * SEC, (uint64_t)st.st_ino);
 	put_owned(&none, 40, 4, 0, 9990 * SEC, 0);
 	TL_EQ_INT(units_init(&u, root), 0);
-	TL_EQ_INT(unitstats_init(&us), 0);
+	TL_EQ_INT(sums_init(&us), 0);
 	expiry_setup(&e);
 	e.units = &u;
-	e.unit_stats = &us;
+	e.sums = &us;
 	TL_EQ_U64(unit_bytes(&us, "a.service", 0), ~0ull); /* no scan yet */
 	/* a2 (closed 1,000 s ago) goes: it counts, once. */
 	fake_boot_ns = 10000 * SEC;
@@ -847,20 +855,26 @@ static void test_unit_stats(void)
 	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_EGRESS), 2000);
 	TL_EQ_U64(unit_bytes(&us, "b.scope", TCPLOG_DIR_INGRESS), 300);
 	TL_EQ_U64(unit_bytes(&us, NULL, TCPLOG_DIR_INGRESS), 40);
+	/* Per interface (key_of: ifindex 1 + i % 3): a1 and none on 2,
+	 * b1 on 1; a2 (egress) in no ingress group. */
+	TL_EQ_U64(iface_packets(&us, 2), 1 + 4);
+	TL_EQ_U64(iface_packets(&us, 1), 3);
+	TL_EQ_U64(iface_packets(&us, 3), ~0ull);
 	/* More packets on a1: the next scan has them; a2 still once. */
 	put_owned(&a1, 1500, 2, 0, 9990 * SEC, a_id);
 	expiry_scan(&e);
 	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_INGRESS), 1500);
 	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_EGRESS), 2000);
 	/* reset: nothing until a scan, then the live entries only. */
-	unitstats_reset(&us);
+	sums_reset(&us);
 	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_INGRESS), ~0ull);
 	expiry_scan(&e);
 	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_INGRESS), 1500);
-	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_EGRESS), 0);
+	/* a2 went before the reset: nothing counted, left out. */
+	TL_EQ_U64(unit_bytes(&us, "a.service", TCPLOG_DIR_EGRESS), ~0ull);
 	TL_EQ_U64(unit_bytes(&us, "b.scope", TCPLOG_DIR_INGRESS), 300);
 	expiry_free(&e);
-	unitstats_free(&us);
+	sums_free(&us);
 	units_free(&u);
 	snprintf(dir, sizeof(dir), "%s/a.service", root);
 	rmdir(dir);
@@ -1235,6 +1249,108 @@ static void test_take_recover(void)
 		fn();                                                      \
 		close_maps();                                              \
 	}
+/*
+ * The expired sums are pinned as each removal happens: a new daemon takes
+ * them; a removal it recovers (its number not above the one saved with a
+ * group) is not added twice; reset empties the store.
+ */
+static void test_sums_store(void)
+{
+	char dir[64], pin[96];
+	struct conn_rec r = { .key = key_of(5, 443) };
+	struct sums s;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/tcplog-unit-%d", (int)getpid());
+	snprintf(pin, sizeof(pin), "%s/sums", dir);
+	TL_CHECK(mkdir(dir, 0700) == 0, "a folder in bpffs");
+	r.c.bytes = 700;
+	r.c.ip_bytes = 600;
+	r.c.packets = 7;
+	r.c.segments = 9;
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, dir), 0);
+	sums_removed(&s, &r, "eth9", "a.service", 41);
+	sums_free(&s);
+	/* A new daemon, which recovers removal 41 (already saved). */
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, dir), 0);
+	sums_removed(&s, &r, "eth9", "a.service", 41);
+	sums_scan_begin(&s);
+	sums_scan_end(&s);
+	TL_EQ_U64(unit_bytes(&s, "a.service", TCPLOG_DIR_INGRESS), 700);
+	TL_EQ_U64(iface_packets(&s, r.key.ifindex), 7);
+	/* The next removal counts. */
+	sums_removed(&s, &r, "eth9", "a.service", 42);
+	sums_scan_begin(&s);
+	sums_scan_end(&s);
+	TL_EQ_U64(unit_bytes(&s, "a.service", TCPLOG_DIR_INGRESS), 1400);
+	sums_reset(&s);
+	sums_free(&s);
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, dir), 0);
+	sums_scan_begin(&s);
+	sums_scan_end(&s);
+	TL_EQ_U64(unit_bytes(&s, "a.service", TCPLOG_DIR_INGRESS), ~0ull);
+	sums_free(&s);
+	unlink(pin);
+	rmdir(dir);
+}
+
+/*
+ * The exposition: label values escaped as the text format wants them
+ * (backslash, double quote, newline), an interface made again under its
+ * name one series, one never named "ifindex:N", the socket's answer the
+ * same text.
+ */
+static void test_metrics_text(void)
+{
+	struct conn_rec a = { .key = key_of(1, 80) },
+			b = { .key = key_of(4, 80) },
+			c = { .key = key_of(2, 80) };
+	struct expiry_counts counts = {
+		.entries = 3, .closed = 1, .embryonic = 1, .at_ms = 1
+	};
+	struct metrics_src src = { .maps = &m, .counts = &counts };
+	struct sums s;
+	char *text = NULL;
+	size_t len = 0;
+
+	TL_EQ_INT(sums_init(&s), 0);
+	src.sums = &s;
+	a.c.bytes = 100;
+	b.c.bytes = 20; /* key_of(4): ifindex 2 as a, another connection */
+	b.key.ifindex = 7;
+	c.c.bytes = 3;
+	c.key.ifindex = 9;
+	sums_scan_begin(&s);
+	sums_walked(&s, &a, "eth0", "we\\ird\"unit\n.service");
+	sums_walked(&s, &b, "eth0", NULL);
+	sums_walked(&s, &c, "", NULL);
+	sums_scan_end(&s);
+	TL_EQ_INT(metrics_render(&src, &text, &len), 0);
+	TL_EQ_U64(len, strlen(text));
+	TL_CHECK(
+		strstr(text,
+		       "tcplogger_unit_bytes_total{unit=\"we\\\\ird\\\"unit\\n.service\",direction=\"ingress\"} 100\n") !=
+			NULL,
+		"escaped unit label: %s", text);
+	TL_CHECK(
+		strstr(text,
+		       "tcplogger_bytes_total{iface=\"eth0\",direction=\"ingress\",family=\"ipv4\"} 120\n") !=
+			NULL,
+		"eth0 made again: one series");
+	TL_CHECK(strstr(text, "tcplogger_bytes_total{iface=\"ifindex:9\",") !=
+			 NULL,
+		 "an interface never named");
+	TL_CHECK(strstr(text, "tcplogger_connections{state=\"open\"} 1\n") !=
+			 NULL,
+		 "open = entries - closed - embryonic");
+	TL_CHECK(strstr(text, "# TYPE tcplogger_bytes_total counter\n") != NULL,
+		 "TYPE lines");
+	free(text);
+	sums_free(&s);
+}
+
 CASE(test_walk_count_lookup, 8192)
 CASE(test_walk_exact_above_2_53, 16)
 CASE(test_take_and_totals, 16)
@@ -1248,7 +1364,7 @@ CASE(test_sort_budget, 8192)
 CASE(test_connection_view, 64)
 CASE(test_expiry_decisions, 16)
 CASE(test_expiry_scan, 64)
-CASE(test_unit_stats, 64)
+CASE(test_sums, 64)
 CASE(test_expiry_pressure, 100)
 CASE(test_expiry_spacing, 16)
 CASE(test_expiry_embryonic_first, 100)
@@ -1273,8 +1389,11 @@ int main(void)
 		{ "insert failures of the last five minutes",
 		  test_health_window_fresh },
 		{ "snapshot filters, sorts, limits", test_snapshot_fresh },
-		{ "bytes per unit: live + expired, once",
-		  test_unit_stats_fresh },
+		{ "bytes per unit: live + expired, once", test_sums_fresh },
+		{ "the expired sums pinned: across restarts, once",
+		  test_sums_store },
+		{ "the Prometheus text: labels escaped, series merged",
+		  test_metrics_text },
 		{ "the connection view: merged, opener, state, unit",
 		  test_connection_view_fresh },
 		{ "a cgroup path's unit", test_unit_of_path },

@@ -50,6 +50,10 @@ static void test_valid(void)
 
 	ok("{\"cmd\":\"version\"}", &r);
 	TL_EQ_INT(r.cmd, API_CMD_VERSION);
+	ok("{\"cmd\":\"metrics\"}", &r);
+	TL_EQ_INT(r.cmd, API_CMD_METRICS);
+	REFUSED("{\"cmd\":\"metrics\",\"limit\":3}", API_ERR_BAD_REQUEST,
+		"apply to dump only");
 	ok("  {\"cmd\" : \"health\"}  \r", &r);
 	TL_EQ_INT(r.cmd, API_CMD_HEALTH);
 	ok("{\"cmd\":\"dump\",\"sort\":\"last_seen\",\"limit\":25,"

@@ -313,11 +313,13 @@ check "a recreated interface is attached again (hotplug)" \
 	test "$(filters vT ingress)$(filters vT egress)" = 11
 
 # IPFIX on 6.1 under the unit with the drop-in docs/IPFIX.md gives: the
-# records reach a UDP collector on the VM's loopback (nc keeps them).
+# records reach a UDP collector on the VM's loopback (nc keeps them); the
+# same drop-in lets the Prometheus endpoint (docs/METRICS.md) listen.
 mkdir -p /etc/systemd/system/tcploggerd.service.d
 printf '[Service]\nRestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6\nIPAddressAllow=localhost\n' \
 	>/etc/systemd/system/tcploggerd.service.d/ipfix.conf
 printf 'ipfix_collectors = udp://127.0.0.1:4739\nipfix_active_timeout = 1\n' >>$CONF
+echo "metrics_listen = 127.0.0.1:9477" >>$CONF
 systemctl daemon-reload
 timeout 120 nc -u -l 127.0.0.1 4739 >/tmp/ipfix.bin &
 for _ in $(seq 50); do ss -lunH "sport = :4739" | grep -q . && break; sleep 0.1; done
@@ -331,7 +333,14 @@ for _ in $(seq 100); do ipfix_sent && break; sleep 0.1; done
 check "IPFIX on 6.1: records sent, none lost" ipfix_sent
 check "IPFIX on 6.1: the collector got version 10 messages" \
 	test "$(od -An -tx1 -N2 /tmp/ipfix.bin | tr -d ' ')" = 000a
-sed -i '/^ipfix_/d' $CONF
+scrape() {
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' | nc -q 2 127.0.0.1 9477 >/tmp/metrics.http &&
+		head -n1 /tmp/metrics.http | grep -q ' 200 ' &&
+		grep -q '^tcplogger_bytes_total{iface="vH",direction="ingress",family="ipv4"} [1-9]' /tmp/metrics.http
+}
+for _ in $(seq 50); do scrape && break; sleep 0.1; done
+check "metrics on 6.1: GET /metrics answers with vH's counts" scrape
+sed -i '/^ipfix_/d; /^metrics_listen/d' $CONF
 rm /etc/systemd/system/tcploggerd.service.d/ipfix.conf
 systemctl daemon-reload
 check "restart without IPFIX" systemctl restart tcploggerd
