@@ -434,7 +434,7 @@ static void write_units(struct jw *w, struct api *api)
 		if (!*unit)
 			jw_null(w);
 		else
-			jw_string(w, *unit == '\x01' ? "(overflow)" : unit);
+			jw_string(w, sums_unit_name(sorted[i]));
 		write_direction(w, "ingress", in);
 		write_direction(w, "egress", out);
 		jw_object_end(w);

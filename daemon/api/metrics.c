@@ -123,10 +123,8 @@ static void write_units(FILE *f, const struct sums_group **g, uint32_t n)
 	     "Bytes counted per systemd unit owning the connection's local "
 	     "socket (unit=\"\": no owner), live and expired.");
 	for (i = 0; i < n; i++) {
-		const char *unit = g[i]->key.unit;
-
 		fputs("tcplogger_unit_bytes_total{", f);
-		label(f, "unit", *unit == '\x01' ? "(overflow)" : unit);
+		label(f, "unit", sums_unit_name(g[i]));
 		fputc(',', f);
 		label(f, "direction", att_dir_name(g[i]->key.direction));
 		fprintf(f, "} %llu\n", (unsigned long long)g[i]->pub.bytes);
@@ -175,11 +173,13 @@ static void write_counters(FILE *f, const struct metrics_src *api)
 	struct ipfix_stats xs;
 	int i;
 
-	memset(&st, 0, sizeof(st));
-	maps_stats(api->maps, &st);
+	/* Unreadable: no samples, not zeros (a drop to zero would read as a
+	 * counter reset); health's map_readable says why. */
+	bool readable = !maps_stats(api->maps, &st);
+
 	head(f, "tcplogger_datapath_packets_total", "counter",
 	     "Packets the BPF program saw, by what it did with them.");
-	for (i = 0; i < TCPLOG_STAT_MAX; i++)
+	for (i = 0; readable && i < TCPLOG_STAT_MAX; i++)
 		fprintf(f,
 			"tcplogger_datapath_packets_total{result=\"%s\"} %llu\n",
 			tcplog_stat_name((unsigned int)i),

@@ -255,6 +255,12 @@ void sums_reset(struct sums *s)
 	s->stale = true;
 }
 
+const char *sums_unit_name(const struct sums_group *g)
+{
+	return strcmp(g->key.unit, SUMS_UNIT_OVERFLOW) ? g->key.unit :
+							 "(overflow)";
+}
+
 /* "" (no unit) and the overflow after every name. */
 static int unit_cmp(const char *a, const char *b)
 {

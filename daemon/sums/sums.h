@@ -112,6 +112,10 @@ void sums_reset(struct sums *s);
 uint32_t sums_list(const struct sums *s, enum sums_kind kind,
 		   const struct sums_group **out, uint32_t max);
 
+/* A unit group's name as users see it: "(overflow)" for the overflow,
+ * "" for no unit. */
+const char *sums_unit_name(const struct sums_group *g);
+
 /* The group of @key, made if new (NULL: out of memory's bound). */
 struct sums_group *sums_group_of(struct sums *s, const struct sums_key *key);
 
