@@ -46,6 +46,8 @@ TCPLOGCTL=$(find_prog tcplogctl client)
 SEND=$top/bench/peers/send.py
 # shellcheck source-path=SCRIPTDIR source=../tests/e2e/lib.sh
 . "$top/tests/e2e/lib.sh"
+# shellcheck source=peers/conntrack.sh
+. "$top/bench/peers/conntrack.sh"
 
 MODES=(default off gro)
 # Fast enough to finish in seconds, slow enough that no pcap reader drops
@@ -794,22 +796,7 @@ trap 'exit 130' INT TERM
 start_s=$(date +%s)
 setup_net
 write_conf "directions=ingress egress" "closed_timeout=600" "idle_timeout=600"
-# Accounting is an extension a conntrack entry gets when it is created:
-# on before the first flow. Conntrack only tracks a namespace in which
-# something registered its hooks: a `ct state` rule does that.
-in_b sysctl -qw net.netfilter.nf_conntrack_acct=1 || die "no conntrack accounting"
-in_b nft -f - <<-'EOF' || die "cannot load the nft table"
-	table inet tlacc {
-		chain pre {
-			type filter hook prerouting priority 0; policy accept;
-			ct state { new, established, related, invalid } counter
-		}
-		chain out {
-			type filter hook output priority 0; policy accept;
-			ct state { new, established, related, invalid } counter
-		}
-	}
-EOF
+conntrack_on tlacc || die "no conntrack accounting, or cannot load the nft table"
 
 for m in "${MODES[@]}"; do
 	run_mode "$m"

@@ -12,9 +12,15 @@
  * connections, each run once (repeat 1) into an empty map, against the
  * empty program run the same way, since a single run carries the timer's
  * own overhead.
+ *
+ * Two CPUs: the same flow from both CPUs at once (both write the entry's
+ * cache line), each CPU its own flow, and one CPU alone, for the shared
+ * map with atomic adds against a per-CPU hash with plain adds.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +42,8 @@
 #include "tcplogger.skel.h"
 #include "variants.skel.h"
 
-enum pkt_kind { PK_V4, PK_V6, PK_VLAN, PK_MAX };
+/* PK_V4B: another IPv4 connection, for the second CPU's own flow. */
+enum pkt_kind { PK_V4, PK_V6, PK_VLAN, PK_V4B, PK_MAX };
 
 /* New flows to a port nothing listens on (in the bench's namespace). */
 #define BENCH_CLOSED_PORT 443
@@ -59,7 +66,8 @@ struct row {
 static struct pkt pkts[PK_MAX];
 static const char *const pkt_names[PK_MAX] = { "established IPv4",
 					       "established IPv6",
-					       "established VLAN IPv4" };
+					       "established VLAN IPv4",
+					       "established IPv4, 2nd flow" };
 
 static void build_packets(void)
 {
@@ -78,6 +86,14 @@ static void build_packets(void)
 	pkt_eth(p, ETH_P_IPV6);
 	pkt_ipv6(p, "fd00::1", "fd00::2", IPPROTO_TCP);
 	pkt_tcp(p, 40000, 443, 0x18, 8);
+	pkt_bytes(p, 1000, 0x5a);
+	pkt_finish(p);
+
+	p = &pkts[PK_V4B];
+	pkt_init(p);
+	pkt_eth(p, ETH_P_IP);
+	pkt_ipv4(p, "198.18.0.1", "198.18.0.2", IPPROTO_TCP, 5, 0);
+	pkt_tcp(p, 40001, 443, 0x18, 8);
 	pkt_bytes(p, 1000, 0x5a);
 	pkt_finish(p);
 
@@ -117,6 +133,59 @@ static int run(int prog_fd, const struct pkt *p, int repeat, double *ns)
 		return -errno;
 	*ns = repeat > 1 ? (now_ns() - t0) / repeat : opts.duration;
 	return 0;
+}
+
+struct cpu_job {
+	int prog_fd;
+	enum pkt_kind pkt;
+	int cpu;
+	int repeat;
+	pthread_barrier_t *start;
+	double ns;
+	int err;
+};
+
+static void *cpu_job_run(void *arg)
+{
+	struct cpu_job *j = arg;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(j->cpu, &set);
+	j->err = -pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	pthread_barrier_wait(j->start);
+	if (!j->err)
+		j->err = run(j->prog_fd, &pkts[j->pkt], j->repeat, &j->ns);
+	return NULL;
+}
+
+/* Runs @n jobs at once, a thread each, released together; -errno. */
+static int run_together(struct cpu_job *jobs, int n)
+{
+	pthread_barrier_t start;
+	pthread_t tid[2];
+	int i, err = 0, started = 0;
+
+	if (n > 2 || pthread_barrier_init(&start, NULL, (unsigned int)n))
+		return -EINVAL;
+	for (i = 0; i < n; i++) {
+		jobs[i].start = &start;
+		if (pthread_create(&tid[i], NULL, cpu_job_run, &jobs[i]))
+			break;
+		started++;
+	}
+	if (started < n) {
+		/* Cannot happen with two threads; do not leave one waiting. */
+		fprintf(stderr, "pthread_create failed\n");
+		exit(1);
+	}
+	for (i = 0; i < n; i++) {
+		pthread_join(tid[i], NULL);
+		if (jobs[i].err && !err)
+			err = jobs[i].err;
+	}
+	pthread_barrier_destroy(&start);
+	return err;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -175,6 +244,88 @@ static int new_flows(int prog_fd, int empty_fd, int map_fd, int syn_fd, int n,
 	*prog_ns = sum_prog / n;
 	*empty_ns = sum_empty / n;
 	return 0;
+}
+
+/*
+ * The two-CPU table: for each program, ns per packet on one CPU alone
+ * (each CPU in turn), on two CPUs counting the same flow at once, and on
+ * two CPUs with a flow each; the mean of the two CPUs' medians over
+ * @rounds, interleaved.
+ */
+struct cpu_prog {
+	const char *name;
+	int fd;
+};
+
+enum cpu_mode { CM_ONE, CM_SAME, CM_OWN, CM_MAX };
+
+static int two_cpus(const struct cpu_prog *progs, int nprogs, int repeat,
+		    int rounds, bool md)
+{
+	static const char *const mode_names[CM_MAX] = {
+		"one CPU alone", "two CPUs, the same flow",
+		"two CPUs, a flow each"
+	};
+	double *v = calloc((size_t)nprogs * CM_MAX * 2 * (size_t)rounds,
+			   sizeof(double));
+	int p, m, r, err = 0;
+
+	if (!v)
+		return -ENOMEM;
+	for (r = 0; r < rounds && !err; r++) {
+		for (p = 0; p < nprogs && !err; p++) {
+			for (m = 0; m < CM_MAX && !err; m++) {
+				struct cpu_job jobs[2] = {
+					{ .prog_fd = progs[p].fd,
+					  .pkt = PK_V4,
+					  .cpu = 0,
+					  .repeat = repeat },
+					{ .prog_fd = progs[p].fd,
+					  .pkt = m == CM_OWN ? PK_V4B : PK_V4,
+					  .cpu = 1,
+					  .repeat = repeat },
+				};
+				int n = m == CM_ONE ? 1 : 2;
+				double *slot =
+					v + (((size_t)p * CM_MAX + (size_t)m) *
+					     2 * (size_t)rounds);
+
+				/* Alone: on each CPU in turn (they differ:
+				 * one takes more of the interrupts). */
+				err = run_together(jobs, n);
+				if (!err && m == CM_ONE)
+					err = run_together(&jobs[1], 1);
+				slot[r] = jobs[0].ns;
+				slot[rounds + r] = jobs[1].ns;
+			}
+		}
+	}
+	if (err)
+		goto out;
+	printf(md ? "\n| program | CPUs and flows | ns/packet per CPU | "
+		    "x one CPU |\n|---|---|---:|---:|\n" :
+		    "\n%-36s %-24s %10s %8s\n",
+	       "program", "CPUs and flows", "ns/pkt", "x one");
+	for (p = 0; p < nprogs; p++) {
+		double one = 0;
+
+		for (m = 0; m < CM_MAX; m++) {
+			double *slot = v + (((size_t)p * CM_MAX + (size_t)m) *
+					    2 * (size_t)rounds);
+			double ns = (median(slot, rounds) +
+				     median(slot + rounds, rounds)) /
+				    2;
+
+			if (m == CM_ONE)
+				one = ns;
+			printf(md ? "| %s | %s | %.1f | %.2f |\n" :
+				    "%-36s %-24s %10.1f %8.2f\n",
+			       progs[p].name, mode_names[m], ns, ns / one);
+		}
+	}
+out:
+	free(v);
+	return err;
 }
 
 /* A listener on every address, at a port the kernel picks; -errno. */
@@ -338,6 +489,18 @@ int main(int argc, char **argv)
 		ROW("variant: 20-byte IPv4 key (not adopted)",
 		    "established IPv4", bpf_program__fd(var->progs.v_split4),
 		    PK_V4),
+		ROW("flavour: LRU hash, packed word, no clock",
+		    "established IPv4", bpf_program__fd(var->progs.v_lru),
+		    PK_V4),
+		ROW("flavour: hash without preallocation, no clock",
+		    "established IPv4",
+		    bpf_program__fd(var->progs.v_noprealloc), PK_V4),
+		ROW("flavour: per-CPU hash, packed word, no clock",
+		    "established IPv4", bpf_program__fd(var->progs.v_percpu_nc),
+		    PK_V4),
+		ROW("variant: per-CPU cache of recent flows",
+		    "established IPv4", bpf_program__fd(var->progs.v_pcache),
+		    PK_V4),
 	};
 	const int nrows = (int)(sizeof(rows) / sizeof(rows[0]));
 
@@ -365,6 +528,13 @@ int main(int argc, char **argv)
 				strerror(-err));
 			goto out;
 		}
+	}
+	/* The second CPU's own flow, for the programs of the two-CPU table. */
+	for (i = 0; i < nrows && !err; i++)
+		err = run(rows[i].prog_fd, &pkts[PK_V4B], 1000, &ns);
+	if (err) {
+		fprintf(stderr, "test_run: %s\n", strerror(-err));
+		goto out;
 	}
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < nrows; i++) {
@@ -438,6 +608,24 @@ int main(int argc, char **argv)
 		else
 			printf("%-36s %-24s %10.1f %8.2f %8s\n", "tcplogger",
 			       "new flow, listener", p, p / e, "-");
+	}
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2) {
+		const struct cpu_prog cpu_progs[] = {
+			{ "tcplogger (shared entry, atomic add)",
+			  bpf_program__fd(tl->progs.tcplog_ingress) },
+			{ "variant: shared entry, atomic add, no clock",
+			  bpf_program__fd(var->progs.v_noclock) },
+			{ "flavour: per-CPU values, plain add, no clock",
+			  bpf_program__fd(var->progs.v_percpu_nc) },
+		};
+
+		err = two_cpus(cpu_progs, 3, repeat, rounds, md);
+		if (err) {
+			fprintf(stderr, "two CPUs: %s\n", strerror(-err));
+			goto out;
+		}
+	} else {
+		printf("\n(one CPU online: no two-CPU figures)\n");
 	}
 	err = 0;
 out:

@@ -6,10 +6,11 @@ tables of docs/BENCHMARKS.md and the plot of cost per packet.
   bench/report.py OUTDIR
 
 Reads OUTDIR/{traffic,nsperpkt,scale,daemon_cost}.csv (whichever exist),
-writes OUTDIR/report.md and OUTDIR/traffic.png. Every ratio is between
-figures of the same run.
+writes OUTDIR/report.md, OUTDIR/traffic.png and OUTDIR/peers.png. Every
+ratio is between figures of the same run.
 """
 import csv
+import math
 import os
 import statistics
 import sys
@@ -24,7 +25,15 @@ LABEL = {
     "seed-noprint": "seed-style without printk",
     "parse": "profile: our parser only",
     "lookup": "profile: parser + hash lookup",
+    "split4": "candidate: 20-byte IPv4 key",
+    "pcache": "candidate: per-CPU cache of recent flows",
+    "tcplogger-both": "tcploggerd, both directions",
+    "conntrack": "conntrack with accounting",
+    "softflowd": "softflowd (libpcap)",
+    "pmacctd": "pmacctd (libpcap)",
 }
+PEERS = ["conntrack", "softflowd", "pmacctd"]
+SIDE_BY_SIDE = ["empty", "tcplogger", "tcplogger-both"] + PEERS + ["seed"]
 WORKLOAD_LABEL = {
     "bulk": "bulk (4 streams, GSO)",
     "small": "small (64 B writes, NODELAY)",
@@ -40,13 +49,42 @@ def read(outdir, name):
         return list(csv.DictReader(f))
 
 
-def paired_ratios(rows, workload, config):
-    by_rep = {}
+def cpu_per_work(r):
+    return float(r["cpu_s"]) / float(r["value"])
+
+
+def paired(rows, workload, config, measure="tput", by_rep=False):
+    """Each run of CONFIG against its baseline: the mean of the runs of no
+    program beside it in its repetition (seq - 1 and seq + 1; in files
+    without seq, the repetition's run of no program). MEASURE "tput":
+    throughput / baseline's; "cpu": CPU time per unit of work / baseline's.
+    A list, or with BY_REP a dict repetition -> ratio.
+    """
+    nones = {}
     for r in rows:
-        if r["workload"] == workload:
-            by_rep.setdefault(r["rep"], {})[r["config"]] = float(r["value"])
-    return [v[config] / v["none"] for v in by_rep.values()
-            if config in v and v.get("none")]
+        if r["workload"] == workload and r["config"] == "none" and float(r["value"]) > 0:
+            nones.setdefault(r["rep"], {})[r.get("seq") or ""] = r
+    out = {}
+    for r in rows:
+        if r["workload"] != workload or r["config"] != config or float(r["value"]) <= 0:
+            continue
+        mine = nones.get(r["rep"], {})
+        if r.get("seq"):
+            near = [mine[str(q)] for q in (int(r["seq"]) - 1, int(r["seq"]) + 1)
+                    if str(q) in mine]
+        else:
+            near = list(mine.values())
+        if not near:
+            continue
+        if measure == "tput":
+            out[r["rep"]] = float(r["value"]) / statistics.mean(float(n["value"]) for n in near)
+        else:
+            out[r["rep"]] = cpu_per_work(r) / statistics.mean(cpu_per_work(n) for n in near)
+    return out if by_rep else list(out.values())
+
+
+def paired_ratios(rows, workload, config):
+    return paired(rows, workload, config, "tput")
 
 
 def traffic_tables(outdir, out):
@@ -71,7 +109,7 @@ def traffic_tables(outdir, out):
             unit = next(r["unit"] for r in rows if r["workload"] == w)
             medians[(w, c)] = statistics.median(vals)
         base = medians.get((w, "none"))
-        for c in CONFIGS + ["seed-noprint", "parse", "lookup"]:
+        for c in CONFIGS + ["seed-noprint", "parse", "lookup", "split4", "pcache"]:
             m = medians.get((w, c))
             vals = [float(r["value"]) for r in rows
                     if r["workload"] == w and r["config"] == c]
@@ -99,6 +137,157 @@ def traffic_tables(outdir, out):
     out.append("")
     ratios = {(w, c): paired_ratios(rows, w, c) for w in WORKLOADS for c in CONFIGS}
     return {"medians": medians, "ns": nsmap, "ratios": ratios}
+
+
+def median_ci(vals, level=0.90):
+    """The median and a distribution-free confidence interval for it: the
+    order statistics (k, n+1-k) with the largest k whose coverage is at
+    least LEVEL (binomial, p = 1/2). Returns (median, low, high, coverage);
+    low and high are None when there are too few values."""
+    v = sorted(vals)
+    n = len(v)
+    best = None
+    for k in range(1, n // 2 + 1):
+        cov = 1 - 2 * sum(math.comb(n, i) for i in range(k)) / 2 ** n
+        if cov >= level:
+            best = (k, cov)
+    if best is None:
+        return statistics.median(v), None, None, None
+    k, cov = best
+    return statistics.median(v), v[k - 1], v[n - k], cov
+
+
+def pct(m, lo, hi):
+    if lo is None:
+        return f"{m:+.1f} %"
+    return f"{m:+.1f} % [{lo:+.1f}, {hi:+.1f}]"
+
+
+def peers_tables(outdir, out):
+    """tcploggerd beside what a user would run instead: throughput change
+    and CPU time per unit of work added, both paired with the run of no
+    program in the same repetition, medians with their confidence
+    intervals; then the goal: tcploggerd's added cost at most a third of
+    the cheapest peer's."""
+    rows = [r for r in read(outdir, "traffic.csv") if r.get("cpu_s")]
+    if not rows:
+        return {}
+    reps = len({r["rep"] for r in rows})
+    base = ("the mean of the two runs of no program beside it"
+            if any(r.get("seq") for r in rows) else "the run of no program of its repetition")
+    _, _, _, cov = median_ci([0.0] * reps)
+    out.append(f"Each run against its baseline, {base}. "
+               f"Medians of {reps} repetitions; in brackets a "
+               + (f"{cov * 100:.0f} % " if cov else "")
+               + "confidence interval of each median (order statistics)."
+               + ("" if cov else " Too few repetitions for an interval."))
+    out.append("")
+    out.append("| workload | configuration | throughput (median) | throughput vs no program "
+               "| busy CPUs | CPU per unit of work vs no program |")
+    out.append("|---|---|---:|---:|---:|---:|")
+    added = {}
+    for w in WORKLOADS:
+        wrows = [r for r in rows if r["workload"] == w]
+        if not wrows:
+            continue
+        unit = wrows[0]["unit"]
+        for c in ["none"] + SIDE_BY_SIDE:
+            runs = [r for r in wrows if r["config"] == c]
+            if not runs:
+                continue
+            tput = statistics.median(float(r["value"]) for r in runs)
+            secs = [float(r["secs"]) for r in runs if r.get("secs")]
+            busy = (f"{statistics.median(float(r['cpu_s']) for r in runs) / secs[0]:.2f}"
+                    if secs else "")
+            if c == "none":
+                out.append(f"| {WORKLOAD_LABEL[w]} | no program | {tput:,.1f} {unit} | | {busy} | |")
+                continue
+            t = median_ci([(x - 1) * 100 for x in paired(rows, w, c, "tput")])
+            k = median_ci([(x - 1) * 100 for x in paired(rows, w, c, "cpu")])
+            # Added cost, positive when worse: throughput lost, CPU added.
+            added[(w, c)] = ((-t[0], None if t[1] is None else -t[2],
+                              None if t[1] is None else -t[1]), k[:3])
+            out.append(f"| {WORKLOAD_LABEL[w]} | {LABEL[c]} | {tput:,.1f} {unit} | "
+                       f"{pct(*t[:3])} | {busy} | {pct(*k[:3])} |")
+    out.append("")
+    out.append("| workload | measure | tcploggerd adds | tcploggerd, both directions, adds "
+               "| cheapest peer adds | goal: at most a third | |")
+    out.append("|---|---|---:|---:|---:|---:|---|")
+    for w in WORKLOADS:
+        for i, measure in enumerate(["throughput lost", "CPU per unit of work"]):
+            peers = [(c, added[(w, c)][i]) for c in PEERS if (w, c) in added]
+            if not peers or (w, "tcplogger") not in added:
+                continue
+            name, cheapest = min(peers, key=lambda x: x[1][0])
+            ours = [added[(w, c)][i] if (w, c) in added else None
+                    for c in ["tcplogger", "tcplogger-both"]]
+            bound = cheapest[0] / 3
+            if cheapest[1] is not None and cheapest[1] <= 0:
+                verdict = "no verdict: the cheapest peer's cost is within the noise"
+            else:
+                verdict = "; ".join(
+                    f"{name}: {'met' if o[0] <= bound else 'missed'}"
+                    for name, o in zip(["default", "both directions"], ours) if o)
+            fmt = [pct(o[0], o[1], o[2]).replace("+", "") if o else "" for o in ours]
+            out.append(f"| {WORKLOAD_LABEL[w]} | {measure} | {fmt[0]} | {fmt[1]} | "
+                       f"{pct(*cheapest).replace('+', '')} ({LABEL[name]}) | {bound:.1f} % | "
+                       f"{verdict} |")
+    out.append("")
+    out.append("tcploggerd against the empty program (the hook's own cost taken out), "
+               "the ratios of the same repetition:")
+    out.append("")
+    out.append("| workload | configuration | throughput vs empty program | CPU per unit of work vs empty program |")
+    out.append("|---|---|---:|---:|")
+    for w in WORKLOADS:
+        for c in ["tcplogger", "tcplogger-both"]:
+            cells = []
+            for measure in ["tput", "cpu"]:
+                mine = paired(rows, w, c, measure, by_rep=True)
+                empty = paired(rows, w, "empty", measure, by_rep=True)
+                vals = [(mine[k] / empty[k] - 1) * 100 for k in mine if k in empty]
+                cells.append(pct(*median_ci(vals)[:3]) if vals else "")
+            if any(cells):
+                out.append(f"| {WORKLOAD_LABEL[w]} | {LABEL[c]} | {cells[0]} | {cells[1]} |")
+    out.append("")
+    return added
+
+
+def plot_peers(outdir, rows):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    rows = [r for r in rows if r.get("cpu_s")]
+    if not rows:
+        return
+    colors = ["#bbbbbb", "#08519c", "#6baed6", "#31a354", "#fd8d3c", "#e6550d", "#756bb1"]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, (title, measure) in zip(axes, [
+            ("Throughput vs no program (%)", "tput"),
+            ("CPU per unit of work vs no program (%)", "cpu")]):
+        width = 0.8 / len(SIDE_BY_SIDE)
+        for i, c in enumerate(SIDE_BY_SIDE):
+            xs, ys, lo, hi = [], [], [], []
+            for j, w in enumerate(WORKLOADS):
+                vals = [(x - 1) * 100 for x in paired(rows, w, c, measure)]
+                if not vals:
+                    continue
+                m, a, b, _ = median_ci(vals)
+                xs.append(j + (i - len(SIDE_BY_SIDE) / 2 + 0.5) * width)
+                ys.append(m)
+                lo.append(m - (a if a is not None else m))
+                hi.append((b if b is not None else m) - m)
+            ax.bar(xs, ys, width, yerr=[lo, hi], capsize=2, label=LABEL[c],
+                   color=colors[i % len(colors)])
+        ax.axhline(0, color="black", linewidth=0.5)
+        ax.set_xticks(range(len(WORKLOADS)))
+        ax.set_xticklabels(WORKLOADS)
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(outdir, "peers.png"), dpi=110)
 
 
 def plot(outdir, data):
@@ -183,6 +372,8 @@ def main():
     data = traffic_tables(outdir, out)
     if data:
         plot(outdir, data)
+    if peers_tables(outdir, out):
+        plot_peers(outdir, read(outdir, "traffic.csv"))
     scale_table(outdir, out)
     daemon_table(outdir, out)
     with open(os.path.join(outdir, "report.md"), "w") as f:

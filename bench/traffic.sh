@@ -1,20 +1,38 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# traffic.sh - the datapath under real traffic: two namespaces joined by a
-# veth pair, the receiver's ingress hook (vB) carrying in turn nothing, the
-# empty program, tcploggerd (the real daemon, default configuration) and
-# the seed-style program (bench/seed.bpf.c, printk included, as the demo
-# did). Three workloads:
+# traffic.sh - the datapath under real traffic, side by side with what a
+# user would run instead: two namespaces joined by a veth pair, and on the
+# receiver's interface (vB), in turn:
+#
+#   none            nothing
+#   empty           the empty program on vB's ingress hook
+#   tcplogger       tcploggerd, the real daemon, default configuration
+#                   (ingress)
+#   tcplogger-both  tcploggerd counting both directions (ingress and
+#                   egress of vB); VLAN IDs and owners are in every entry
+#   conntrack       nf_conntrack with accounting (nf_conntrack_acct=1, an
+#                   nftables `ct state` rule so that B tracks connections)
+#   softflowd       softflowd capturing vB (libpcap), exporting NetFlow
+#                   to loopback in B
+#   pmacctd         pmacctd capturing vB (libpcap), memory plugin keyed by
+#                   the 5-tuple, with the buffers that keep up
+#   seed            the seed-style program (bench/seed.bpf.c, printk
+#                   included, as the demo did)
+#
+# Three workloads:
 #
 #   bulk   iperf3, 4 parallel streams (the sender's TSO/GSO: ~60 KB packets)
 #   small  iperf3 -N -l 64, 2 streams: 64-byte writes with TCP_NODELAY
 #   churn  bench_churn: short connections (100 bytes, server closes first)
 #
 # Throughput runs have the run-time statistics off (they cost two clock
-# reads per program run); each configuration runs REPS times, interleaved
-# and in a rotating order so drift hits all alike, and the median is
-# reported. A last pass per workload turns kernel.bpf_stats_enabled on and
+# reads per program run); each configuration runs REPS times, in a
+# rotating order, each run between two runs of no program that are its
+# baseline, and the median is reported. Each run also reads the machine's busy CPU time (/proc/stat,
+# every CPU: the pinned CPU, the daemon and the peers' processes wherever
+# they run), so the cost is stated both ways: throughput lost, and CPU
+# time per unit of work (per Mbit or per connection) added. A last pass per workload turns kernel.bpf_stats_enabled on and
 # reads run_time_ns / run_cnt of the program on the hook: nanoseconds per
 # packet under that traffic; the same pass measures three profile programs
 # (parser alone, parser + hash lookup, the seed without its printk) that
@@ -22,7 +40,11 @@
 #
 #   bench/traffic.sh BUILD_DIR OUTDIR [REPS [SECONDS]]
 #
-# Writes OUTDIR/traffic.csv (workload,config,rep,value,unit,hook_packets)
+# TRAFFIC_CONFIGS picks configurations (default: all above); TRAFFIC_WORKLOADS
+# workloads. Writes OUTDIR/traffic.csv (workload,config,rep,value,unit,
+# hook_packets,cpu_s,secs,seq; cpu_s: busy CPU seconds of the whole
+# machine during the run of secs seconds; seq: the run's place in its
+# repetition)
 # and OUTDIR/nsperpkt.csv (workload,config,ns_per_packet,runs,seconds).
 set -u
 
@@ -34,7 +56,8 @@ SECS=${4:-5}
 . "$(dirname "$0")/lib.sh"
 
 BASE=$PIN-base
-CONFIGS=(none empty tcplogger seed)
+read -r -a CONFIGS <<<"${TRAFFIC_CONFIGS:-none empty tcplogger tcplogger-both conntrack softflowd pmacctd seed}"
+PEER_PIDS=()
 read -r -a WORKLOADS <<<"${TRAFFIC_WORKLOADS:-bulk small churn}"
 # Sender, receiver and the softirqs between them share one CPU: the
 # throughput is then what one CPU does, and every nanosecond a program adds
@@ -48,6 +71,7 @@ STATS_WAS=$(sysctl -n kernel.bpf_stats_enabled)
 bench_cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	rm -rf "$BASE"
+	stop_pids "${PEER_PIDS[@]}"
 	cleanup
 }
 
@@ -60,16 +84,61 @@ declare -A PROGS=(
 	[seed-noprint]=seed.bpf.o:seed_noprint
 	[parse]=variants.bpf.o:d_parse
 	[lookup]=variants.bpf.o:d_lookup
+	[split4]=variants.bpf.o:v_split4
+	[pcache]=variants.bpf.o:v_pcache
 )
-PROFILE=(parse lookup seed-noprint)
+# The profile pass also runs two of issue 17's candidates under traffic:
+# a key sized for IPv4 and a per-CPU cache of recent flows.
+PROFILE=(parse lookup seed-noprint split4 pcache)
+
+# The peers, as bench/accuracy.sh runs them (there checked for exactness).
+# shellcheck source=peers/conntrack.sh
+. "$(dirname "$0")/peers/conntrack.sh"
+
+start_softflowd() {
+	rm -f "$WORK/softflowd.ctl"
+	ip netns exec "$NS_B" softflowd -d -N -i vB -n 127.0.0.1:9995 \
+		-c "$WORK/softflowd.ctl" -p "$WORK/softflowd.pid" \
+		>"$WORK/softflowd.log" 2>&1 &
+	PEER_PIDS+=($!)
+	wait_for 200 softflowctl -c "$WORK/softflowd.ctl" statistics \
+		>/dev/null 2>&1
+}
+
+start_pmacctd() {
+	cat >"$WORK/pmacctd.conf" <<-EOF
+		daemonize: false
+		pcap_interface: vB
+		promisc: false
+		pcap_filter: tcp
+		aggregate: src_host, dst_host, src_port, dst_port, proto
+		plugins: memory
+		imt_path: $WORK/pmacctd.pipe
+		plugin_buffer_size: 10240
+		plugin_pipe_size: 10240000
+	EOF
+	rm -f "$WORK/pmacctd.pipe"
+	ip netns exec "$NS_B" pmacctd -f "$WORK/pmacctd.conf" \
+		>"$WORK/pmacctd.log" 2>&1 &
+	PEER_PIDS+=($!)
+	wait_for 200 grep -q 'link type is' "$WORK/pmacctd.log"
+}
 
 # attach CONFIG: puts CONFIG's program on vB ingress.
 attach() {
 	case $1 in
 	none) ;;
-	tcplogger)
-		write_conf
+	tcplogger | tcplogger-both)
+		if [ "$1" = tcplogger ]; then
+			write_conf
+		else
+			write_conf "directions=ingress egress"
+		fi
 		start_daemon || { cat "$DLOG" >&2; return 1; }
+		;;
+	conntrack) conntrack_on tlpeer ;;
+	softflowd | pmacctd)
+		"start_$1" || { tail -n 5 "$WORK/$1.log" >&2; return 1; }
 		;;
 	*)
 		local p=${PROGS[$1]}
@@ -81,16 +150,23 @@ attach() {
 
 detach() {
 	rm -rf "$BASE"
-	if [ "$1" = tcplogger ]; then
+	case $1 in
+	tcplogger | tcplogger-both)
 		stop_daemon
 		nsb_unit "$TCPLOGGERD" --config "$CONF" --detach >/dev/null 2>&1
 		rm -rf "$PIN"
-	fi
+		;;
+	conntrack) conntrack_off tlpeer ;;
+	softflowd | pmacctd)
+		stop_pids "${PEER_PIDS[@]}"
+		PEER_PIDS=()
+		;;
+	esac
 }
 
 # prog_id CONFIG: the program on the hook.
 prog_id() {
-	if [ "$1" = tcplogger ]; then
+	if [ "${1%-both}" = tcplogger ]; then
 		bpftool link show pinned "$(pin_layout)/att/tcx:ingress:vB" -j | jq .prog_id
 	else
 		bpftool prog show pinned "$BASE/prog" -j | jq .id
@@ -103,6 +179,10 @@ prog_run_stats() {
 }
 
 hook_packets() { in_b cat /sys/class/net/vB/statistics/rx_packets; }
+
+# Busy CPU time of the whole machine so far, in USER_HZ ticks: every CPU's
+# user, nice, system, irq, softirq and steal time.
+busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
 # workload NAME: runs it for SECS seconds; prints "VALUE UNIT".
 workload() {
@@ -121,6 +201,23 @@ workload() {
 	esac
 }
 
+# measure WORKLOAD CONFIG REP SEQ: one run, a line of traffic.csv.
+measure() {
+	local p0 p1 t0 t1 res cpu
+	attach "$2" || return 1
+	p0=$(hook_packets)
+	t0=$(busy_ticks)
+	res=$(workload "$1")
+	t1=$(busy_ticks)
+	p1=$(hook_packets)
+	detach "$2"
+	cpu=$(awk -v t="$((t1 - t0))" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f", t / hz }')
+	echo "$1,$2,$3,${res% *},${res#* },$((p1 - p0)),$cpu,$SECS,$4" >>"$OUT/traffic.csv"
+	printf '%-6s %-14s rep %d: %s, %s CPU s\n' "$1" "$2" "$3" "$res" "$cpu"
+	sleep 1 # let TIME_WAIT and softirq backlog settle
+}
+
 start_servers() {
 	in_b taskset -c $CPU iperf3 -s -B $ADDR4_B </dev/null >/dev/null 2>&1 &
 	BG_PIDS+=($!)
@@ -133,7 +230,7 @@ start_servers() {
 }
 
 main() {
-	for tool in iperf3 jq; do
+	for tool in iperf3 jq nft conntrack softflowd softflowctl pmacctd; do
 		command -v $tool >/dev/null || skip_all "missing tool: $tool"
 	done
 	bench_setup bench_cleanup
@@ -141,27 +238,33 @@ main() {
 	sysctl -qw kernel.bpf_stats_enabled=0
 
 	local csv=$OUT/traffic.csv ns=$OUT/nsperpkt.csv w c rep i n
-	echo "workload,config,rep,value,unit,hook_packets" >"$csv"
+	echo "workload,config,rep,value,unit,hook_packets,cpu_s,secs,seq" >"$csv"
 	echo "workload,config,ns_per_packet,runs,seconds" >"$ns"
-	n=${#CONFIGS[@]}
+	# Each configuration runs between two runs of no program, its
+	# baseline (report.py): this machine's throughput drifts between
+	# regimes over minutes (small segments: 49 or 74 Mbit/s with no
+	# program), slower than one run and its neighbours but not than a
+	# whole repetition.
+	local others=() order
+	for c in "${CONFIGS[@]}"; do
+		[ "$c" = none ] || others+=("$c")
+	done
+	n=${#others[@]}
 	for w in "${WORKLOADS[@]}"; do
 		for ((rep = 1; rep <= REPS; rep++)); do
+			order=()
 			for ((i = 0; i < n; i++)); do
-				c=${CONFIGS[$(((i + rep) % n))]}
-				attach "$c" || exit 1
-				local p0 p1 res
-				p0=$(hook_packets)
-				res=$(workload "$w")
-				p1=$(hook_packets)
-				detach "$c"
-				echo "$w,$c,$rep,${res% *},${res#* },$((p1 - p0))" >>"$csv"
-				printf '%-6s %-10s rep %d: %s\n' "$w" "$c" "$rep" "$res"
-				sleep 1 # let TIME_WAIT and softirq backlog settle
+				[ $n = ${#CONFIGS[@]} ] || order+=(none)
+				order+=("${others[$(((i + rep) % n))]}")
+			done
+			[ $n = ${#CONFIGS[@]} ] || order+=(none)
+			for ((i = 0; i < ${#order[@]}; i++)); do
+				measure "$w" "${order[$i]}" "$rep" "$i" || exit 1
 			done
 		done
 		sysctl -qw kernel.bpf_stats_enabled=1
 		for c in "${CONFIGS[@]}" "${PROFILE[@]}"; do
-			[ "$c" = none ] && continue
+			case $c in none | conntrack | softflowd | pmacctd) continue ;; esac
 			attach "$c" || exit 1
 			local id s0 s1
 			id=$(prog_id "$c")

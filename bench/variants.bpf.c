@@ -15,6 +15,19 @@
  *              precise boot clock on every packet
  *  v_noclock   the chosen encoding without any clock read (a lower bound)
  *
+ * Issue 17's candidates for a cheaper datapath, each against the variant
+ * it differs from by one thing:
+ *
+ *  v_lru        v_noclock on an LRU hash (the map flavour)
+ *  v_noprealloc v_noclock on a hash without preallocation
+ *  v_percpu_nc  v_noclock on a per-CPU hash: plain adds, one value per CPU
+ *               (with v_noclock, the pair for the two-CPU figures)
+ *  v_pcache     a per-CPU cache of recent flows in front of v_noclock's
+ *               shared map: a packet of a cached flow adds to its CPU's
+ *               slot without the hash lookup (benchmark only: the daemon
+ *               would have to read every CPU's slots, docs/BENCHMARKS.md)
+ *  v_split4     a key sized per family (below)
+ *
  * The chosen design itself (packed word, tick-cached boot clock) is the
  * production program, measured as it is.
  */
@@ -49,6 +62,16 @@ CONN_MAP(spinlock_conns, BPF_MAP_TYPE_HASH, struct locked_val);
 CONN_MAP(percpu_conns, BPF_MAP_TYPE_PERCPU_HASH, struct plain_val);
 CONN_MAP(atomic2_conns, BPF_MAP_TYPE_HASH, struct plain_val);
 CONN_MAP(packed_conns, BPF_MAP_TYPE_HASH, struct tcplog_conn_val);
+CONN_MAP(lru_conns, BPF_MAP_TYPE_LRU_HASH, struct tcplog_conn_val);
+CONN_MAP(percpu_nc_conns, BPF_MAP_TYPE_PERCPU_HASH, struct tcplog_conn_val);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TCPLOG_DEFAULT_MAX_CONNS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct tcplog_conn_key);
+	__type(value, struct tcplog_conn_val);
+} noprealloc_conns SEC(".maps");
 
 struct pkt_facts {
 	struct tcplog_conn_key key;
@@ -169,7 +192,8 @@ int v_atomic2(struct __sk_buff *skb)
 	return TC_ACT_UNSPEC;
 }
 
-static __always_inline int packed(struct __sk_buff *skb, bool clock)
+static __always_inline int packed_in(void *map, struct __sk_buff *skb,
+				     bool clock)
 {
 	struct tcplog_conn_val zero = {}, *v;
 	struct pkt_facts f;
@@ -178,7 +202,7 @@ static __always_inline int packed(struct __sk_buff *skb, bool clock)
 
 	if (!facts(skb, &f))
 		return TC_ACT_UNSPEC;
-	v = lookup_or_init(&packed_conns, &f.key, &zero);
+	v = lookup_or_init(map, &f.key, &zero);
 	if (!v)
 		return TC_ACT_UNSPEC;
 	l2_len = len - f.info.ip_len;
@@ -203,13 +227,114 @@ static __always_inline int packed(struct __sk_buff *skb, bool clock)
 SEC("tc")
 int v_packed(struct __sk_buff *skb)
 {
-	return packed(skb, true);
+	return packed_in(&packed_conns, skb, true);
 }
 
 SEC("tc")
 int v_noclock(struct __sk_buff *skb)
 {
-	return packed(skb, false);
+	return packed_in(&packed_conns, skb, false);
+}
+
+SEC("tc")
+int v_lru(struct __sk_buff *skb)
+{
+	return packed_in(&lru_conns, skb, false);
+}
+
+SEC("tc")
+int v_noprealloc(struct __sk_buff *skb)
+{
+	return packed_in(&noprealloc_conns, skb, false);
+}
+
+/* Per-CPU values need no atomics: plain adds of the same encoding. */
+SEC("tc")
+int v_percpu_nc(struct __sk_buff *skb)
+{
+	struct tcplog_conn_val zero = {}, *v;
+	struct pkt_facts f;
+
+	if (!facts(skb, &f))
+		return TC_ACT_UNSPEC;
+	v = lookup_or_init(&percpu_nc_conns, &f.key, &zero);
+	if (!v)
+		return TC_ACT_UNSPEC;
+	v->counter += TCPLOG_COUNTER_PACKET + skb->len;
+	if ((v->tcp_flags & f.info.tcp_flags) != f.info.tcp_flags)
+		v->tcp_flags |= f.info.tcp_flags;
+	return TC_ACT_UNSPEC;
+}
+
+/*
+ * v_pcache: PCACHE_SLOTS slots per CPU, a flow's slot chosen by a cheap
+ * hash of its key. A packet whose flow holds the slot adds to it with
+ * plain stores; any other takes the slot over after adding what the slot
+ * held to the shared entry of its flow (one lookup, one atomic add).
+ */
+#define PCACHE_SLOTS 256
+
+struct pcache_slot {
+	struct tcplog_conn_key key;
+	__u64 pending; /* the packed word's encoding */
+	__u64 tcp_flags;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PCACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct pcache_slot);
+} pcache SEC(".maps");
+
+_Static_assert(sizeof(struct tcplog_conn_key) == 48, "12 words");
+
+static __always_inline __u32 pcache_index(const struct tcplog_conn_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 h = w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4] ^ w[5] ^ w[6] ^ w[7] ^ w[8] ^
+		  w[9];
+
+	return (h * 0x9e3779b1u) >> 24; /* Fibonacci hashing: 8 bits */
+}
+
+static __always_inline bool same_key(const struct tcplog_conn_key *a,
+				     const struct tcplog_conn_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) |
+		 (x[4] ^ y[4]) | (x[5] ^ y[5]));
+}
+
+SEC("tc")
+int v_pcache(struct __sk_buff *skb)
+{
+	struct tcplog_conn_val zero = {}, *v;
+	struct pcache_slot *slot;
+	struct pkt_facts f;
+	__u32 idx;
+
+	if (!facts(skb, &f))
+		return TC_ACT_UNSPEC;
+	idx = pcache_index(&f.key);
+	slot = bpf_map_lookup_elem(&pcache, &idx);
+	if (!slot)
+		return TC_ACT_UNSPEC;
+	if (same_key(&slot->key, &f.key)) {
+		slot->pending += TCPLOG_COUNTER_PACKET + skb->len;
+		slot->tcp_flags |= f.info.tcp_flags;
+		return TC_ACT_UNSPEC;
+	}
+	if (slot->pending) {
+		v = lookup_or_init(&packed_conns, &slot->key, &zero);
+		if (v)
+			__sync_fetch_and_add(&v->counter, slot->pending);
+	}
+	slot->key = f.key;
+	slot->pending = TCPLOG_COUNTER_PACKET + skb->len;
+	slot->tcp_flags = f.info.tcp_flags;
+	return TC_ACT_UNSPEC;
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -493,7 +493,6 @@ void daemon_init(struct daemon *d, const char *config_path)
 	d->netlink_fd = -1;
 	maps_init(&d->maps, -1, -1, -1, 0);
 	d->ipfix.store.sent_fd = d->ipfix.store.journal_fd = -1;
-	d->sums.fd = -1;
 	http_init(&d->http);
 	server_init(&d->server);
 	expiry_init(&d->expiry, &d->maps, &d->wall);

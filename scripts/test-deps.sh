@@ -28,10 +28,15 @@ pkgs=(
 	qemu-system-x86 e2fsprogs dpkg-dev     # Debian 12's kernel in a VM
 	"libclang-rt-$clang_major-dev"         # libFuzzer
 )
+# perf, for bench/profile.sh (scripts/bench.sh, bench.scripts): Debian's
+# package; Ubuntu's comes with its kernel's linux-tools.
+if apt-cache show linux-perf >/dev/null 2>&1; then
+	pkgs+=(linux-perf)
+fi
 # Ubuntu names the fuzzer runtime without a version.
 if ! apt-cache show "libclang-rt-$clang_major-dev" >/dev/null 2>&1 &&
 	apt-cache show libclang-rt-dev >/dev/null 2>&1; then
-	pkgs[${#pkgs[@]} - 1]=libclang-rt-dev
+	pkgs=("${pkgs[@]/#libclang-rt-$clang_major-dev/libclang-rt-dev}")
 fi
 
 missing=()

@@ -15,7 +15,6 @@ static const uint32_t kind_max[2] = { SUMS_IFACE_MAX, SUMS_UNIT_MAX };
 int sums_init(struct sums *s)
 {
 	memset(s, 0, sizeof(*s));
-	s->fd = -1;
 	/* calloc'd pages stay untouched, and unpaid, until a group is in
 	 * them: memory follows the groups there are. */
 	s->tab = calloc(SLOTS, sizeof(*s->tab));

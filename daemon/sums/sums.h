@@ -68,14 +68,14 @@ struct sums {
 	bool published; /* a scan has ended since the start (or reset) */
 	bool stale; /* reset during a scan: that scan publishes nothing */
 	bool overflow_logged[2];
-	int fd; /* the pinned expired sums; -1: kept in memory only */
+	/* The pinned expired sums, mapped (NULL: kept in memory only). */
+	struct sums_saved *store;
+	struct sums_pending *pending;
 	/* The groups of the last entry: a walk meets the same interface and
 	 * unit again and again, so most entries skip the hash. */
 	struct sums_group *last_iface, *last_unit;
 	const char *last_unit_name; /* the caller's pointer (interned) */
 	struct sums_group *named; /* its ifname checked in this run */
-	int save_err; /* the last save failed: logged once */
-	bool no_batch; /* the kernel refused a batch update: one by one */
 };
 
 #define SUMS_UNIT_OVERFLOW "\x01"
@@ -120,14 +120,24 @@ const char *sums_unit_name(const struct sums_group *g);
 struct sums_group *sums_group_of(struct sums *s, const struct sums_key *key);
 
 /*
- * The store (sums_store.c): the expired sums pinned beside the maps
- * (PIN_PATH/v3/sums), an array of struct sums_saved with one slot per
- * group in the order the groups came (an array, not a hash keyed by the
- * group: an update is a copy, with no allocation and no hash of a 264-byte
- * key; measured 2.7 µs a removal for the hash, docs/BENCHMARKS.md),
- * written as each removal happens in one bpf() call, with the removal's
- * number, so that a removal a killed daemon had saved is not added again
- * when the next start recovers it.
+ * The store (sums_store.c): the expired sums pinned beside the maps, in
+ * two arrays made with BPF_F_MMAPABLE and written through their memory,
+ * so a removal costs no system call (a bpf() call cost 2.2 µs a removal,
+ * docs/BENCHMARKS.md):
+ *
+ *   PIN_PATH/v3/sums          struct sums_saved, one slot per group in
+ *                             the order the groups came (an array, not a
+ *                             hash keyed by the group: a copy, no hash of
+ *                             a 264-byte key)
+ *   PIN_PATH/v3/sums_pending  struct sums_pending: the groups a removal
+ *                             changes, complete, armed before the slots
+ *                             are written and disarmed after
+ *
+ * A kill between the two slots' writes leaves the record armed; the next
+ * start writes it into the slots again (complete values: doing it twice
+ * is harmless), so a removal's two groups are saved both or neither. Each
+ * slot carries the removal's number, so that a removal a killed daemon
+ * had saved is not added again when the next start recovers it.
  */
 struct sums_saved {
 	struct sums_key key;
@@ -138,14 +148,23 @@ struct sums_saved {
 	uint32_t pad;
 };
 
-/* Opens (or makes) the pinned sums and takes what they hold. */
+struct sums_pending {
+	uint64_t armed; /* 1: v[0..n) may not all be in their slots yet */
+	uint32_t n;
+	uint32_t slot[2];
+	uint32_t pad;
+	struct sums_saved v[2];
+};
+
+/*
+ * Opens (or makes) the pinned sums and takes what they hold; an armed
+ * record is completed first. A store an older daemon made without
+ * BPF_F_MMAPABLE is read and replaced.
+ */
 int sums_store_open(struct sums *s, const char *pin_dir);
 void sums_store_close(struct sums *s);
-/*
- * Writes the expired sums of the @n groups @g (a no-op without a store) in
- * one bpf() call where the kernel has batches: a kill saves all or none;
- * failures logged once.
- */
+/* Writes the expired sums of the @n (at most 2) groups @g: both or, after
+ * a kill, none until the next open completes them. No-op without a store. */
 void sums_store_save(struct sums *s, const struct sums_group *const *g, int n);
 /* Empties the store: the number of groups removed, or a negative errno. */
 long sums_store_clear(struct sums *s);

@@ -1256,12 +1256,13 @@ static void test_take_recover(void)
  */
 static void test_sums_store(void)
 {
-	char dir[64], pin[96];
+	char dir[64], pin[96], pend[112];
 	struct conn_rec r = { .key = key_of(5, 443) };
 	struct sums s;
 
 	snprintf(dir, sizeof(dir), "/sys/fs/bpf/tcplog-unit-%d", (int)getpid());
 	snprintf(pin, sizeof(pin), "%s/sums", dir);
+	snprintf(pend, sizeof(pend), "%s/sums_pending", dir);
 	TL_CHECK(mkdir(dir, 0700) == 0, "a folder in bpffs");
 	r.c.bytes = 700;
 	r.c.ip_bytes = 600;
@@ -1293,6 +1294,117 @@ static void test_sums_store(void)
 	TL_EQ_U64(unit_bytes(&s, "a.service", TCPLOG_DIR_INGRESS), ~0ull);
 	sums_free(&s);
 	unlink(pin);
+	unlink(pend);
+	rmdir(dir);
+}
+
+/* The store's map is mapped memory (no system call per removal). */
+static bool store_mapped(const char *pin)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+	bool ok = fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+		  (info.map_flags & BPF_F_MMAPABLE);
+
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
+/*
+ * A daemon killed in the middle of saving a removal's two groups: after
+ * the record was armed, with the first slot written and the second torn
+ * (the copy had written its removal number, not yet its counts), the next
+ * start completes the record; before the arming (neither slot written),
+ * the next start adds the recovered removal itself. Either way the
+ * removal is counted once in both groups. A store an older daemon wrote
+ * with bpf() calls, not mapped, is taken and replaced by a mapped one.
+ */
+static void test_sums_store_kill(void)
+{
+	char dir[64], pin[96], pend[112];
+	struct conn_rec r = { .key = key_of(5, 443) };
+	struct sums_saved before[2];
+	uint32_t slot[2];
+	struct sums s;
+	int armed, fd, i;
+
+	snprintf(dir, sizeof(dir), "/sys/fs/bpf/tcplog-unit-%d", (int)getpid());
+	snprintf(pin, sizeof(pin), "%s/sums", dir);
+	snprintf(pend, sizeof(pend), "%s/sums_pending", dir);
+	TL_CHECK(mkdir(dir, 0700) == 0, "a folder in bpffs");
+	r.c.bytes = 700;
+	r.c.packets = 7;
+	for (armed = 0; armed < 2; armed++) {
+		TL_EQ_INT(sums_init(&s), 0);
+		TL_EQ_INT(sums_store_open(&s, dir), 0);
+		TL_CHECK(store_mapped(pin), "the store is mapped");
+		sums_removed(&s, &r, "eth9", "a.service", 41);
+		/* Removal 42 saved, then the "kill" undone by hand: both
+		 * slots back as they were, the second one only if armed. */
+		for (i = 0; i < 2; i++) {
+			slot[i] = i;
+			before[i] = s.store[i];
+		}
+		sums_removed(&s, &r, "eth9", "a.service", 42);
+		TL_EQ_U64(s.store[0].removal, 42);
+		TL_EQ_U64(s.store[1].removal, 42);
+		TL_EQ_INT((int)s.pending->armed, 0);
+		TL_EQ_INT((int)s.pending->n, 2);
+		if (armed) {
+			s.store[slot[1]].c = before[1].c;
+			s.pending->armed = 1;
+		} else {
+			s.store[slot[0]] = before[0];
+			s.store[slot[1]] = before[1];
+		}
+		sums_free(&s);
+		/* The next daemon recovers removal 42. */
+		TL_EQ_INT(sums_init(&s), 0);
+		TL_EQ_INT(sums_store_open(&s, dir), 0);
+		TL_EQ_INT((int)s.pending->armed, 0);
+		sums_removed(&s, &r, "eth9", "a.service", 42);
+		sums_scan_begin(&s);
+		sums_scan_end(&s);
+		TL_EQ_U64(unit_bytes(&s, "a.service", TCPLOG_DIR_INGRESS),
+			  1400);
+		TL_EQ_U64(iface_packets(&s, r.key.ifindex), 14);
+		sums_reset(&s);
+		sums_free(&s);
+		unlink(pin);
+		unlink(pend);
+	}
+
+	/* The older daemon's store: an array written with bpf() calls. */
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "sums", sizeof(uint32_t),
+			    sizeof(struct sums_saved),
+			    SUMS_IFACE_MAX + SUMS_UNIT_MAX + 2, NULL);
+	TL_CHECK(fd >= 0, "an unmapped store: %s", strerror(errno));
+	memset(&before[0], 0, sizeof(before[0]));
+	before[0].key.kind = SUMS_UNIT;
+	before[0].key.direction = TCPLOG_DIR_INGRESS;
+	strcpy(before[0].key.unit, "old.service");
+	before[0].removal = 9;
+	before[0].c.bytes = 4242;
+	before[0].used = 1;
+	i = 0;
+	TL_EQ_INT(bpf_map_update_elem(fd, &i, &before[0], BPF_ANY), 0);
+	TL_EQ_INT(bpf_obj_pin(fd, pin), 0);
+	close(fd);
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, dir), 0);
+	TL_CHECK(store_mapped(pin), "the older store replaced by a mapped one");
+	TL_EQ_U64(s.store[0].c.bytes, 4242);
+	sums_free(&s);
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, dir), 0);
+	sums_scan_begin(&s);
+	sums_scan_end(&s);
+	TL_EQ_U64(unit_bytes(&s, "old.service", TCPLOG_DIR_INGRESS), 4242);
+	sums_free(&s);
+	unlink(pin);
+	unlink(pend);
 	rmdir(dir);
 }
 
@@ -1392,6 +1504,8 @@ int main(void)
 		{ "bytes per unit: live + expired, once", test_sums_fresh },
 		{ "the expired sums pinned: across restarts, once",
 		  test_sums_store },
+		{ "the pinned sums: a kill mid-save, an older store",
+		  test_sums_store_kill },
 		{ "the Prometheus text: labels escaped, series merged",
 		  test_metrics_text },
 		{ "the connection view: merged, opener, state, unit",
