@@ -46,8 +46,8 @@ TCPLOGCTL=$(find_prog tcplogctl client)
 SEND=$top/bench/peers/send.py
 # shellcheck source-path=SCRIPTDIR source=../tests/e2e/lib.sh
 . "$top/tests/e2e/lib.sh"
-# shellcheck source=peers/conntrack.sh
-. "$top/bench/peers/conntrack.sh"
+# shellcheck source=peers/peers.sh
+. "$top/bench/peers/peers.sh"
 
 MODES=(default off gro)
 # Fast enough to finish in seconds, slow enough that no pcap reader drops
@@ -74,7 +74,6 @@ FLOWS=(
 	"v6-answer 7109 answer $ADDR6_B 4000 1000000"
 )
 FILLER_PORT=9   # UDP to B, nobody listens: pushes pcap buffers (see flush)
-SF_PORT=9995    # softflowd's export target, loopback in B: nobody listens
 PEER_PIDS=()
 declare -A PM_PID # pmacctd instance name -> pid
 # The two pmacctd instances: one configured so that it keeps up, and one
@@ -100,43 +99,18 @@ acc_cleanup() {
 	cleanup
 }
 
-# start_pmacctd NAME DIR: libpcap on vB, one memory table keyed by the
-# 4-tuple and protocol, so it reports each direction apart.
-#
-# By default the core hands every packet's record to the memory plugin
-# through its own notification on a socket pair; when the plugin falls
-# behind, the write fails with EAGAIN ("Failed during write") and that
-# record is lost. 10 KiB buffers of records in a 10 MB queue
-# keep up; their price is that the last, partly filled buffer stays in the
-# core until more packets fill it, so the filler UDP (below) is let in.
+# start_pmacctd NAME DIR: "pmacctd" with the buffers that keep up (and so
+# the filler UDP let in: below), "pmacctd-default" as it runs by default.
 start_pmacctd() {
-	local name=$1 dir=$2 conf=$WORK/$1.conf
-	{
-		echo "daemonize: false"
-		echo "pcap_interface: vB"
-		echo "promisc: false"
-		echo "aggregate: src_host, dst_host, src_port, dst_port, proto"
-		echo "plugins: memory"
-		echo "imt_path: $WORK/$name.pipe"
-		if [ "$name" = pmacctd ]; then
-			echo "pcap_filter: tcp or (udp and dst port $FILLER_PORT)"
-			echo "plugin_buffer_size: 10240"
-			echo "plugin_pipe_size: 10240000"
-		else
-			echo "pcap_filter: tcp"
-		fi
-	} >"$conf"
-	rm -f "$WORK/$name.pipe"
-	# Not through in_b (a shell function, so a subshell): $! must be
-	# pmacctd itself, for SIGUSR1.
-	ip netns exec "$NS_B" pmacctd -f "$conf" >"$dir/$name.log" 2>&1 &
-	PM_PID[$name]=$!
-	PEER_PIDS+=($!)
-	wait_for 200 pmacct -p "$WORK/$name.pipe" -s >/dev/null 2>&1 ||
-		die "$name did not start: $(tail -n 3 "$dir/$name.log")"
-	# The memory plugin answers before the core has opened the interface.
-	wait_for 200 grep -q 'link type is' "$dir/$name.log" ||
-		die "$name did not open vB"
+	local name=$1 log=$2/$1.log
+	if [ "$name" = pmacctd ]; then
+		pmacctd_start "$name" "$log" "tcp or (udp and dst port $FILLER_PORT)" \
+			"${PMACCTD_BUFFERED[@]}"
+	else
+		pmacctd_start "$name" "$log" tcp
+	fi || die "$name did not start: $(tail -n 3 "$log")"
+	PM_PID[$name]=$PEER_PID
+	PEER_PIDS+=("$PEER_PID")
 }
 
 # pm_received NAME DIR: packets the kernel gave pmacctd's socket (its
@@ -157,22 +131,16 @@ pm_sum() {
 		awk -F, '$5 == "tcp" { s += $6 } END { print s + 0 }'
 }
 
-# softflowd in the foreground, every timeout a day long so that no flow is
-# expired (and so leaves the table, or is split) during the round.
+# softflowd with every timeout a day long, so that no flow is expired (and
+# so leaves the table, or is split) during the round.
 start_softflowd() {
-	local dir=$1 t timeouts=()
+	local t timeouts=()
 	for t in tcp tcp.rst tcp.fin udp icmp general maxlife expint; do
 		timeouts+=(-t "$t=86400")
 	done
-	rm -f "$WORK/softflowd.ctl"
-	ip netns exec "$NS_B" softflowd -d -N -i vB -v 10 \
-		-n 127.0.0.1:$SF_PORT -c "$WORK/softflowd.ctl" \
-		-p "$WORK/softflowd.pid" "${timeouts[@]}" \
-		>"$dir/softflowd.log" 2>&1 &
-	PEER_PIDS+=($!)
-	wait_for 200 softflowctl -c "$WORK/softflowd.ctl" statistics \
-		>/dev/null 2>&1 ||
-		die "softflowd did not start: $(tail -n 3 "$dir/softflowd.log")"
+	softflowd_start "$1/softflowd.log" -v 10 "${timeouts[@]}" ||
+		die "softflowd did not start: $(tail -n 3 "$1/softflowd.log")"
+	PEER_PIDS+=("$PEER_PID")
 }
 
 sf_stat() {

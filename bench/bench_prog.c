@@ -69,42 +69,38 @@ static const char *const pkt_names[PK_MAX] = { "established IPv4",
 					       "established VLAN IPv4",
 					       "established IPv4, 2nd flow" };
 
+/* An established connection's 1,000-byte segment from @sport (after the
+ * link and IP headers the caller wrote). */
+static void segment(struct pkt *p, uint16_t sport)
+{
+	pkt_tcp(p, sport, 443, 0x18, 8);
+	pkt_bytes(p, 1000, 0x5a);
+	pkt_finish(p);
+}
+
+/* IPv4 from port @sport, in a VLAN (@vid) or untagged (0). */
+static void v4_packet(struct pkt *p, uint16_t sport, uint16_t vid)
+{
+	pkt_init(p);
+	if (vid) {
+		pkt_eth(p, ETH_P_8021Q);
+		pkt_vlan(p, vid, ETH_P_IP);
+	} else {
+		pkt_eth(p, ETH_P_IP);
+	}
+	pkt_ipv4(p, "198.18.0.1", "198.18.0.2", IPPROTO_TCP, 5, 0);
+	segment(p, sport);
+}
+
 static void build_packets(void)
 {
-	struct pkt *p;
-
-	p = &pkts[PK_V4];
-	pkt_init(p);
-	pkt_eth(p, ETH_P_IP);
-	pkt_ipv4(p, "198.18.0.1", "198.18.0.2", IPPROTO_TCP, 5, 0);
-	pkt_tcp(p, 40000, 443, 0x18, 8);
-	pkt_bytes(p, 1000, 0x5a);
-	pkt_finish(p);
-
-	p = &pkts[PK_V6];
-	pkt_init(p);
-	pkt_eth(p, ETH_P_IPV6);
-	pkt_ipv6(p, "fd00::1", "fd00::2", IPPROTO_TCP);
-	pkt_tcp(p, 40000, 443, 0x18, 8);
-	pkt_bytes(p, 1000, 0x5a);
-	pkt_finish(p);
-
-	p = &pkts[PK_V4B];
-	pkt_init(p);
-	pkt_eth(p, ETH_P_IP);
-	pkt_ipv4(p, "198.18.0.1", "198.18.0.2", IPPROTO_TCP, 5, 0);
-	pkt_tcp(p, 40001, 443, 0x18, 8);
-	pkt_bytes(p, 1000, 0x5a);
-	pkt_finish(p);
-
-	p = &pkts[PK_VLAN];
-	pkt_init(p);
-	pkt_eth(p, ETH_P_8021Q);
-	pkt_vlan(p, 100, ETH_P_IP);
-	pkt_ipv4(p, "198.18.0.1", "198.18.0.2", IPPROTO_TCP, 5, 0);
-	pkt_tcp(p, 40000, 443, 0x18, 8);
-	pkt_bytes(p, 1000, 0x5a);
-	pkt_finish(p);
+	v4_packet(&pkts[PK_V4], 40000, 0);
+	v4_packet(&pkts[PK_V4B], 40001, 0);
+	v4_packet(&pkts[PK_VLAN], 40000, 100);
+	pkt_init(&pkts[PK_V6]);
+	pkt_eth(&pkts[PK_V6], ETH_P_IPV6);
+	pkt_ipv6(&pkts[PK_V6], "fd00::1", "fd00::2", IPPROTO_TCP);
+	segment(&pkts[PK_V6], 40000);
 }
 
 static double now_ns(void)

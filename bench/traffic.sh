@@ -29,14 +29,17 @@
 # Throughput runs have the run-time statistics off (they cost two clock
 # reads per program run); each configuration runs REPS times, in a
 # rotating order, each run between two runs of no program that are its
-# baseline, and the median is reported. Each run also reads the machine's busy CPU time (/proc/stat,
-# every CPU: the pinned CPU, the daemon and the peers' processes wherever
-# they run), so the cost is stated both ways: throughput lost, and CPU
-# time per unit of work (per Mbit or per connection) added. A last pass per workload turns kernel.bpf_stats_enabled on and
-# reads run_time_ns / run_cnt of the program on the hook: nanoseconds per
-# packet under that traffic; the same pass measures three profile programs
-# (parser alone, parser + hash lookup, the seed without its printk) that
-# show where our nanoseconds go.
+# baseline, and the median is reported. Each run also reads the machine's
+# busy CPU time (/proc/stat, every CPU: the pinned CPU, the daemon and the
+# peers' processes wherever they run), so the cost is stated both ways:
+# throughput lost, and CPU time per unit of work (per Mbit or per
+# connection) added. A last pass per workload turns
+# kernel.bpf_stats_enabled on and reads run_time_ns / run_cnt of the
+# program on the hook: nanoseconds per packet under that traffic; the same
+# pass measures five more programs: three that show where our nanoseconds
+# go (parser alone, parser + hash lookup, the seed without its printk) and
+# two of issue 17's candidates (a key sized for IPv4, a per-CPU cache of
+# recent flows).
 #
 #   bench/traffic.sh BUILD_DIR OUTDIR [REPS [SECONDS]]
 #
@@ -87,42 +90,11 @@ declare -A PROGS=(
 	[split4]=variants.bpf.o:v_split4
 	[pcache]=variants.bpf.o:v_pcache
 )
-# The profile pass also runs two of issue 17's candidates under traffic:
-# a key sized for IPv4 and a per-CPU cache of recent flows.
 PROFILE=(parse lookup seed-noprint split4 pcache)
 
 # The peers, as bench/accuracy.sh runs them (there checked for exactness).
-# shellcheck source=peers/conntrack.sh
-. "$(dirname "$0")/peers/conntrack.sh"
-
-start_softflowd() {
-	rm -f "$WORK/softflowd.ctl"
-	ip netns exec "$NS_B" softflowd -d -N -i vB -n 127.0.0.1:9995 \
-		-c "$WORK/softflowd.ctl" -p "$WORK/softflowd.pid" \
-		>"$WORK/softflowd.log" 2>&1 &
-	PEER_PIDS+=($!)
-	wait_for 200 softflowctl -c "$WORK/softflowd.ctl" statistics \
-		>/dev/null 2>&1
-}
-
-start_pmacctd() {
-	cat >"$WORK/pmacctd.conf" <<-EOF
-		daemonize: false
-		pcap_interface: vB
-		promisc: false
-		pcap_filter: tcp
-		aggregate: src_host, dst_host, src_port, dst_port, proto
-		plugins: memory
-		imt_path: $WORK/pmacctd.pipe
-		plugin_buffer_size: 10240
-		plugin_pipe_size: 10240000
-	EOF
-	rm -f "$WORK/pmacctd.pipe"
-	ip netns exec "$NS_B" pmacctd -f "$WORK/pmacctd.conf" \
-		>"$WORK/pmacctd.log" 2>&1 &
-	PEER_PIDS+=($!)
-	wait_for 200 grep -q 'link type is' "$WORK/pmacctd.log"
-}
+# shellcheck source=peers/peers.sh
+. "$(dirname "$0")/peers/peers.sh"
 
 # attach CONFIG: puts CONFIG's program on vB ingress.
 attach() {
@@ -138,7 +110,12 @@ attach() {
 		;;
 	conntrack) conntrack_on tlpeer ;;
 	softflowd | pmacctd)
-		"start_$1" || { tail -n 5 "$WORK/$1.log" >&2; return 1; }
+		if [ "$1" = softflowd ]; then
+			softflowd_start "$WORK/$1.log"
+		else
+			pmacctd_start "$1" "$WORK/$1.log" tcp "${PMACCTD_BUFFERED[@]}"
+		fi || { tail -n 5 "$WORK/$1.log" >&2; return 1; }
+		PEER_PIDS+=("$PEER_PID")
 		;;
 	*)
 		local p=${PROGS[$1]}

@@ -1249,6 +1249,29 @@ static void test_take_recover(void)
 		fn();                                                      \
 		close_maps();                                              \
 	}
+/* The store's folder in bpffs and its two pins. */
+struct store_pins {
+	char dir[64], pin[96], pend[112];
+};
+
+static void store_pins_make(struct store_pins *p)
+{
+	snprintf(p->dir, sizeof(p->dir), "/sys/fs/bpf/tcplog-unit-%d",
+		 (int)getpid());
+	snprintf(p->pin, sizeof(p->pin), "%s/sums", p->dir);
+	snprintf(p->pend, sizeof(p->pend), "%s/sums_pending", p->dir);
+	TL_CHECK(mkdir(p->dir, 0700) == 0, "a folder in bpffs");
+}
+
+/* The pins gone, the folder too unless @keep_dir. */
+static void store_pins_remove(const struct store_pins *p, bool keep_dir)
+{
+	unlink(p->pin);
+	unlink(p->pend);
+	if (!keep_dir)
+		rmdir(p->dir);
+}
+
 /*
  * The expired sums are pinned as each removal happens: a new daemon takes
  * them; a removal it recovers (its number not above the one saved with a
@@ -1256,14 +1279,12 @@ static void test_take_recover(void)
  */
 static void test_sums_store(void)
 {
-	char dir[64], pin[96], pend[112];
 	struct conn_rec r = { .key = key_of(5, 443) };
+	struct store_pins p;
+	const char *dir = p.dir;
 	struct sums s;
 
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/tcplog-unit-%d", (int)getpid());
-	snprintf(pin, sizeof(pin), "%s/sums", dir);
-	snprintf(pend, sizeof(pend), "%s/sums_pending", dir);
-	TL_CHECK(mkdir(dir, 0700) == 0, "a folder in bpffs");
+	store_pins_make(&p);
 	r.c.bytes = 700;
 	r.c.ip_bytes = 600;
 	r.c.packets = 7;
@@ -1293,9 +1314,7 @@ static void test_sums_store(void)
 	sums_scan_end(&s);
 	TL_EQ_U64(unit_bytes(&s, "a.service", TCPLOG_DIR_INGRESS), ~0ull);
 	sums_free(&s);
-	unlink(pin);
-	unlink(pend);
-	rmdir(dir);
+	store_pins_remove(&p, false);
 }
 
 /* The store's map is mapped memory (no system call per removal). */
@@ -1323,17 +1342,14 @@ static bool store_mapped(const char *pin)
  */
 static void test_sums_store_kill(void)
 {
-	char dir[64], pin[96], pend[112];
 	struct conn_rec r = { .key = key_of(5, 443) };
 	struct sums_saved before[2];
-	uint32_t slot[2];
+	struct store_pins p;
+	const char *dir = p.dir, *pin = p.pin;
 	struct sums s;
 	int armed, fd, i;
 
-	snprintf(dir, sizeof(dir), "/sys/fs/bpf/tcplog-unit-%d", (int)getpid());
-	snprintf(pin, sizeof(pin), "%s/sums", dir);
-	snprintf(pend, sizeof(pend), "%s/sums_pending", dir);
-	TL_CHECK(mkdir(dir, 0700) == 0, "a folder in bpffs");
+	store_pins_make(&p);
 	r.c.bytes = 700;
 	r.c.packets = 7;
 	for (armed = 0; armed < 2; armed++) {
@@ -1343,21 +1359,20 @@ static void test_sums_store_kill(void)
 		sums_removed(&s, &r, "eth9", "a.service", 41);
 		/* Removal 42 saved, then the "kill" undone by hand: both
 		 * slots back as they were, the second one only if armed. */
-		for (i = 0; i < 2; i++) {
-			slot[i] = i;
-			before[i] = s.store[i];
-		}
+		/* The only two groups: slots 0 and 1. */
+		before[0] = s.store[0];
+		before[1] = s.store[1];
 		sums_removed(&s, &r, "eth9", "a.service", 42);
 		TL_EQ_U64(s.store[0].removal, 42);
 		TL_EQ_U64(s.store[1].removal, 42);
 		TL_EQ_INT((int)s.pending->armed, 0);
 		TL_EQ_INT((int)s.pending->n, 2);
 		if (armed) {
-			s.store[slot[1]].c = before[1].c;
+			s.store[1].c = before[1].c;
 			s.pending->armed = 1;
 		} else {
-			s.store[slot[0]] = before[0];
-			s.store[slot[1]] = before[1];
+			s.store[0] = before[0];
+			s.store[1] = before[1];
 		}
 		sums_free(&s);
 		/* The next daemon recovers removal 42. */
@@ -1372,8 +1387,7 @@ static void test_sums_store_kill(void)
 		TL_EQ_U64(iface_packets(&s, r.key.ifindex), 14);
 		sums_reset(&s);
 		sums_free(&s);
-		unlink(pin);
-		unlink(pend);
+		store_pins_remove(&p, true);
 	}
 
 	/* The older daemon's store: an array written with bpf() calls. */
@@ -1403,9 +1417,7 @@ static void test_sums_store_kill(void)
 	sums_scan_end(&s);
 	TL_EQ_U64(unit_bytes(&s, "old.service", TCPLOG_DIR_INGRESS), 4242);
 	sums_free(&s);
-	unlink(pin);
-	unlink(pend);
-	rmdir(dir);
+	store_pins_remove(&p, false);
 }
 
 /*
