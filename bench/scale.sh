@@ -13,9 +13,10 @@
 # (BPF_PROG_TEST_RUN) on N distinct connections, then once more on each
 # (updates of existing entries); `tcplogctl --json dump` is timed three
 # times; the daemon's CPU time is read from /proc over WATCH seconds with
-# nothing due (the cost of watching N entries: its scans), and from the moment
-# the entries become idle until the map is empty (the cost of expiring
-# them: the last scan, lookup-and-delete, the totals). log_closed = no:
+# nothing due (the cost of watching N entries: its scans), and from 2 s
+# before the entries become idle until the map is empty (the cost of
+# expiring them: the scans, lookup-and-delete, the totals; expiry_wall_ms
+# includes those 2 s). log_closed = no:
 # journal records are a cost of their own (see BENCHMARKS.md).
 #
 # Writes OUTDIR/scale.csv.
@@ -43,6 +44,7 @@ cpu_us() { awk '{ print int($1 / 1000) }' "/proc/$DPID/schedstat"; }
 status_kb() { awk -v f="$1:" '$1 == f { print $2 }' "/proc/$DPID/status"; }
 
 entries() { ctl --json stats | jq .stats.entries; }
+counted() { [ "$(entries)" = "$1" ]; }
 
 one_size() {
 	local n=$1 max t0 t1 times=() c0 c1 w0 w1
@@ -57,9 +59,9 @@ one_size() {
 	ins=$("$BUILD/bench/bench_insert" "$(pin_layout)/att/tcx:ingress:vB" 0 "$n") ||
 		return 1
 	t1=$(now_ms)
-	local got
-	got=$(entries)
-	[ "$got" = "$n" ] || echo "scale: $got entries, want $n" >&2
+	# stats report what the last scan counted: wait for one after the fill.
+	wait_for 1200 counted "$n" ||
+		echo "scale: $(entries) entries counted, want $n" >&2
 
 	for _ in 1 2 3; do
 		local d0
@@ -81,18 +83,20 @@ one_size() {
 	c1=$(cpu_us)
 	watch_us=$((c1 - c0))
 
-	# Expiring. The daemon answers requests from the same loop that
-	# expires, so a request sent while it removes entries waits: the CPU
-	# read just before the last request that still saw N entries starts
-	# the expiry, the one after the map is empty ends it.
-	local e
-	while :; do
-		c0=$(cpu_us)
-		w0=$(now_ms)
-		e=$(entries) || return 1
-		[ "$e" = "$n" ] || break
-		sleep 0.05
+	# Expiring: from 2 s before the entries are due (their last packet
+	# was the update pass, which ended at t1) until the map is empty.
+	# stats report what the last scan counted, so their answers cannot
+	# mark the start: the first answer that saw fewer than N entries came
+	# after the removals it reports.
+	local e due_ms=$((t1 + (IDLE - 2) * 1000))
+	[ "$(now_ms)" -lt $due_ms ] ||
+		echo "scale: the dumps and the watch outlasted SCALE_IDLE - 2 s; the expiry window starts late" >&2
+	while [ "$(now_ms)" -lt $due_ms ]; do
+		sleep 0.1
 	done
+	c0=$(cpu_us)
+	w0=$(now_ms)
+	e=$n
 	while [ "$e" != 0 ]; do
 		sleep 0.05
 		e=$(entries) || return 1

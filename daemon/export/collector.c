@@ -340,6 +340,7 @@ static int udp_send(struct collector *c, const uint8_t *buf, size_t len)
 		if (errno != ECONNREFUSED)
 			break;
 		note_error(c, errno, "an earlier message was refused");
+		c->refused_ms = mono_ms();
 		c->stats.send_errors++;
 		c->tpl_sent = false;
 	}
@@ -350,6 +351,7 @@ static void send_udp(struct collector *c, const uint8_t *buf, size_t len,
 		     uint32_t records)
 {
 	int err = c->up ? udp_send(c, buf, len) : -ENOTCONN;
+	bool quiet;
 
 	if (err) {
 		if (err != -ECONNREFUSED)
@@ -358,7 +360,16 @@ static void send_udp(struct collector *c, const uint8_t *buf, size_t len,
 		c->tpl_sent = false;
 		return;
 	}
-	if (c->last_err) {
+	/*
+	 * A datagram the kernel took says nothing of a collector that
+	 * refuses (its refusal comes with the next send): with no listener,
+	 * every other send is refused. So it counts as back only after
+	 * COLLECTOR_REFUSED_QUIET_MS without a refusal; a log line per
+	 * message would flood the journal.
+	 */
+	quiet = c->last_err != ECONNREFUSED ||
+		mono_ms() - c->refused_ms >= COLLECTOR_REFUSED_QUIET_MS;
+	if (c->last_err && quiet) {
 		log_info("IPFIX collector %s: sending again", c->name);
 		c->last_err = 0;
 	}
@@ -422,9 +433,11 @@ void collector_send(struct collector *c, const struct ipfix_rec *recs, size_t n)
 	}
 	/* RFC 7011: the count of data records before this message, mod 2^32. */
 	c->seq += (uint32_t)n;
-	c->msgs_since_tpl++;
-	if (c->tcp)
+	if (c->tcp) {
 		queue_tcp(c, buf, len, h.seq, (uint32_t)n);
-	else
+	} else {
+		/* Only UDP resends templates by count (TCP: once per session). */
+		c->msgs_since_tpl++;
 		send_udp(c, buf, len, (uint32_t)n);
+	}
 }

@@ -26,6 +26,8 @@
 /* RFC 7011 §8.4 for UDP: templates again after this, or this many. */
 #define COLLECTOR_TEMPLATE_MS (600u * 1000)
 #define COLLECTOR_TEMPLATE_MSGS 1000
+/* UDP: a collector that refused is back once it refused nothing this long. */
+#define COLLECTOR_REFUSED_QUIET_MS 10000
 /* A lost TCP connection: tried again after 1 s, doubling up to 30 s. */
 #define COLLECTOR_RETRY_MIN_MS 1000
 #define COLLECTOR_RETRY_MAX_MS 30000
@@ -60,6 +62,7 @@ struct collector {
 	uint64_t retry_ms;
 	int connect_wait_ms; /* at open: COLLECTOR_CONNECT_WAIT_MS, then 0 */
 	int last_err; /* logged once until it changes */
+	uint64_t refused_ms; /* UDP: CLOCK_MONOTONIC of the last refusal */
 	sd_event *event;
 	sd_event_source *io, *retry;
 	struct collector_stats stats;

@@ -5,15 +5,20 @@
 # nfacctd, nfdump's nfcapd and a TCP collector, all in namespace B on its
 # loopback, and tshark's IPFIX decoder for every field of what was sent.
 # Per connection direction, the collectors' sums must equal the packet
-# capture on vB, across daemon kills and collectors that go away.
+# capture on vB, across daemon kills, an upgrade from the previous
+# release and collectors that go away.
 #
-#   test_ipfix.sh TCPLOGGERD TCPLOGCTL FILL_MAP [TEST...]
+#   test_ipfix.sh TCPLOGGERD TCPLOGCTL FILL_MAP PREV_TCPLOGGERD [TEST...]
+#
+# PREV_TCPLOGGERD: the daemon of the previous release that exported IPFIX
+# (same map layout; tests/tools/build_release.sh builds it).
 set -u
 
 TCPLOGGERD=$1
 TCPLOGCTL=$2
 FILL_MAP=$3
-shift 3
+PREV_TCPLOGGERD=$4
+shift 4
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -167,6 +172,42 @@ long_flow() {
 	done | send_to "$1" "$2"
 }
 
+# long_flows PORT: long_flow to B's IPv4 address on PORT and to its IPv6
+# address on PORT + 1, 9 s each, in the background.
+long_flows() {
+	long_flow $ADDR4_B "$1" 9 &
+	BG_PIDS+=($!)
+	long_flow $ADDR6_B $(($1 + 1)) 9 &
+	BG_PIDS+=($!)
+}
+
+# long_flows_done PORT: the long flows of long_flows PORT ended, and every
+# entry expired.
+long_flows_done() {
+	wait_for 600 sh -c "! ip netns exec $NS_A ss -tnH | grep -qE ':($1|$(($1 + 1)))( |$)'" ||
+		fail "the long flows did not end"
+	wait_for 400 all_expired || fail "entries left: $(ctl dump)"
+}
+
+# active_records PORT [COLLECTOR_PORT]: the directions of the connection
+# on PORT with three or more active records (flowEndReason 2) at the
+# collector on COLLECTOR_PORT (default: nfacctd's).
+active_records() {
+	awk -v p="${2:-$P_NFACCT}" -v port="$1" '$1 == p && ($3 == port || $5 == port) &&
+		match($9, /2:[0-9]+/) { n = substr($9, RSTART + 2, RLENGTH - 2); if (n >= 3) c++ }
+		END { print c + 0 }' "$WORK/decoded"
+}
+
+# fill_vb N: N entries of vB's ingress written straight into the map
+# (fill_map: entry i has 10 + i % 1000 packets); FILLED_PACKETS gets the
+# sum of their packets.
+fill_vb() {
+	local ifindex
+	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
+	"$FILL_MAP" "$(pin_layout)" "$1" "$ifindex" >/dev/null || { fail "fill_map"; return 1; }
+	FILLED_PACKETS=$(awk -v n="$1" 'BEGIN { for (i = 0; i < n; i++) s += 10 + i % 1000; printf "%.0f", s }')
+}
+
 # all_expired: nothing of ours left in the map.
 all_expired() { [ "$(ctl --json dump | jq '.connections | length')" = 0 ]; }
 
@@ -187,10 +228,7 @@ test_exact() {
 		"ipfix_collectors=udp://127.0.0.1:$P_NFACCT tcp://127.0.0.1:$P_TCP udp://127.0.0.1:$P_NFCAP" \
 		"ipfix_active_timeout=2" "ipfix_observation_domain=7"
 	start_daemon || return
-	long_flow $ADDR4_B 7101 9 &
-	BG_PIDS+=($!)
-	long_flow $ADDR6_B 7102 9 &
-	BG_PIDS+=($!)
+	long_flows 7101
 	flow $ADDR4_B 7001 5000
 	flow $ADDR6_B 7002 70000
 	sleep 3
@@ -200,9 +238,7 @@ test_exact() {
 	sleep 1
 	start_daemon || return
 	flow $ADDR6_B 7004 3000
-	wait_for 600 sh -c "! ip netns exec $NS_A ss -tnH | grep -q ':710[12]'" ||
-		fail "the long flows did not end"
-	wait_for 400 all_expired || fail "entries left: $(ctl dump)"
+	long_flows_done 7101
 	# The last records out before the collectors stop.
 	sleep 1
 	stop_nfacctd
@@ -222,13 +258,10 @@ test_exact() {
 		"$(capture_flows "$WORK/vb.pcapng" | awk '{ s += $6 } END { print s }')"
 	# Every direction ended with one end record (FIN: 3); the long ones
 	# had active records (2) before.
-	local ends active
+	local ends
 	ends=$(awk -v p=$P_NFACCT '$1 == p && $9 !~ /(^|,)3:1(,|$)/' "$WORK/decoded")
 	[ -z "$ends" ] || fail "directions without exactly one end record: $ends"
-	active=$(awk -v p=$P_NFACCT '$1 == p && ($3 == 7101 || $5 == 7101) &&
-		match($9, /2:[0-9]+/) { n = substr($9, RSTART + 2, RLENGTH - 2); if (n >= 3) c++ }
-		END { print c + 0 }' "$WORK/decoded")
-	expect_eq "directions of 7101 with 3 or more active records" "$active" 2
+	expect_eq "directions of 7101 with 3 or more active records" "$(active_records 7101)" 2
 	# The observation domain, in every message header.
 	tshark -r "$WORK/ipfix.pcapng" -d udp.port==$P_NFACCT,cflow -T fields \
 		-e cflow.od_id 2>/dev/null | grep -v '^7$' | grep -q . &&
@@ -246,15 +279,14 @@ test_exact() {
 # entry once (the journal resends what a kill cut, nothing twice).
 test_kill_mid_export() {
 	ipfix_require
-	local n=20000 ifindex want got
+	local n=20000 want got
 	start_sink
 	ipfix_capture "$WORK/ipfix.pcapng"
 	write_conf "directions=ingress egress" "idle_timeout=1" "max_connections=65536" \
 		"ipfix_collectors=tcp://127.0.0.1:$P_TCP"
 	start_daemon || return
-	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
-	"$FILL_MAP" "$(pin_layout)" $n "$ifindex" >/dev/null || { fail "fill_map"; return; }
-	want=$(awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) s += 10 + i % 1000; printf "%.0f", s }')
+	fill_vb $n || return
+	want=$FILLED_PACKETS
 	kill_during_expiry 5 2000 || return
 	wait_for 2000 sh -c "[ \"\$($TCPLOGCTL --socket $SOCK --json stats | jq .stats.expired)\" = $n ]" ||
 		fail "not all expired: $(ctl --json stats | jq -c '.stats | {expired, entries}')"
@@ -276,15 +308,14 @@ test_kill_mid_export() {
 # collector got plus what is still in the map is what was written.
 test_pressure() {
 	ipfix_require
-	local n=950 ifindex want got live
+	local n=950 want got live
 	start_sink
 	ipfix_capture "$WORK/ipfix.pcapng"
 	write_conf "max_connections=1000" "idle_timeout=3600" \
 		"ipfix_collectors=tcp://127.0.0.1:$P_TCP"
 	start_daemon || return
-	ifindex=$(ip -n "$NS_B" -o link show vB | cut -d: -f1)
-	"$FILL_MAP" "$(pin_layout)" $n "$ifindex" >/dev/null || { fail "fill_map"; return; }
-	want=$(awk -v n=$n 'BEGIN { for (i = 0; i < n; i++) s += 10 + i % 1000; printf "%.0f", s }')
+	fill_vb $n || return
+	want=$FILLED_PACKETS
 	wait_for 400 sh -c "[ \"\$($TCPLOGCTL --socket $SOCK --json stats | jq .stats.expired_pressure)\" -ge 150 ]" ||
 		fail "no pressure expiry: $(ctl --json stats | jq -c '.stats | {entries, expired_pressure}')"
 	sleep 1
@@ -381,7 +412,131 @@ test_biflow() {
 		"$(tcp_fields cflow.biflow_direction | grep -vc '^1$')" 0
 }
 
+# An upgrade from the previous release while it exports (the package's
+# stop and start): its active records of two long connections, then this
+# build's over the same pins, the program replaced under them. Per
+# direction the collectors' sums equal the capture: the positions the old
+# daemon kept are where the new one goes on, nothing sent twice or lost.
+# The previous release kept the expired sums in a store without
+# BPF_F_MMAPABLE: this build takes them over, so the Prometheus packet
+# counters also equal the capture.
+test_upgrade_from_release() {
+	ipfix_require
+	[ -x "$PREV_TCPLOGGERD" ] || { fail "no previous release at $PREV_TCPLOGGERD"; return; }
+	local want m_in m_out c_in c_out
+	rm -f "$DLOG.prev"
+	start_nfacctd
+	start_sink
+	ipfix_capture "$WORK/ipfix.pcapng"
+	capture_start "$NS_B" vB "$WORK/vb.pcapng"
+	write_conf "directions=ingress egress" "closed_timeout=1" \
+		"ipfix_collectors=udp://127.0.0.1:$P_NFACCT tcp://127.0.0.1:$P_TCP" \
+		"ipfix_active_timeout=2"
+	start_daemon "$PREV_TCPLOGGERD" || return
+	long_flows 7401
+	flow $ADDR4_B 7403 5000
+	flow $ADDR6_B 7404 7000
+	# Records of the long ones made by the previous release, and of the
+	# short ones expired by it.
+	sleep 4
+	stop_daemon TERM
+	cat "$DLOG" >>"$DLOG.prev"
+	: >"$DLOG"
+	start_daemon || return
+	log_has "from the older daemon's store" ||
+		fail "the previous release's sums were not taken over"
+	flow $ADDR4_B 7405 3000
+	long_flows_done 7401
+	sleep 1
+	stop_nfacctd
+	stop_captures
+	want=$(truth "$WORK/vb.pcapng")
+	decode_all "$WORK/ipfix.pcapng"
+	same_sums "tshark, the TCP collector's stream" "$want" "$(decoded $P_TCP)"
+	same_sums "tshark, nfacctd's messages" "$want" "$(decoded $P_NFACCT)"
+	same_sums "nfacctd" "$want" "$(nfacctd_sums)"
+	# Active records from both daemons for the long connections.
+	expect_eq "directions of 7401 with 3 or more active records" \
+		"$(active_records 7401 $P_TCP)" 2
+	# Everything expired: the counters are the pinned sums, the previous
+	# release's removals included.
+	ctl metrics >"$WORK/metrics.txt" || fail "tcplogctl metrics"
+	m_in=$(awk '/^tcplogger_packets_total\{.*direction="ingress"/ { s += $NF } END { printf "%.0f", s }' "$WORK/metrics.txt")
+	m_out=$(awk '/^tcplogger_packets_total\{.*direction="egress"/ { s += $NF } END { printf "%.0f", s }' "$WORK/metrics.txt")
+	c_in=$(awk -v a=$ADDR4_B -v b=$ADDR6_B '$3 == a || $3 == b { s += $5 } END { printf "%.0f", s }' <<<"$want")
+	c_out=$(awk -v a=$ADDR4_B -v b=$ADDR6_B '$1 == a || $1 == b { s += $5 } END { printf "%.0f", s }' <<<"$want")
+	expect_eq "tcplogger_packets_total, ingress" "$m_in" "$c_in"
+	expect_eq "tcplogger_packets_total, egress" "$m_out" "$c_out"
+	say "$(echo "$want" | wc -l) directions across the upgrade; records by the previous release: $(grep -c 'reason=' "$DLOG.prev"), by this build: $(grep -c 'reason=' "$DLOG")"
+}
+
+# Collectors that never take what is sent: a TCP one that accepts and
+# never reads, a TCP one whose SYN goes unanswered (an address on vB's
+# link that no one has), a UDP port no one listens on. 250,000 entries
+# (fill_map) expire meanwhile, each with its end record (~15 MB for each
+# collector, more than a socket's 4 MiB buffer and the queue's 4 MiB). The daemon goes on: every entry is removed and its counts
+# kept in the totals, `stats` answers all along, the records the stalled
+# collector could not take are dropped and counted (logged once), the
+# refusals counted, its memory bounded by the 4 MiB queue, and it stops at
+# once.
+test_stalled_collectors() {
+	ipfix_require
+	local n=250000 want slow=0 t0 dt max_ms=0 st hwm
+	ip -n "$NS_B" route add 198.18.7.0/24 dev vB
+	# Accepts, never reads; a small receive buffer fills at once.
+	ip netns exec "$NS_B" "$PY" -c '
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.bind(("127.0.0.1", '"$P_TCP"'))
+s.listen(1)
+c, _ = s.accept()
+time.sleep(3600)
+' &
+	BG_PIDS+=($!)
+	wait_for 200 sh -c "ip netns exec $NS_B ss -ltnH 'sport = :$P_TCP' | grep -q ." ||
+		fail "the stalled collector does not listen"
+	write_conf "idle_timeout=1" "max_connections=400000" "log_closed=no" \
+		"ipfix_collectors=tcp://127.0.0.1:$P_TCP tcp://198.18.7.7:4739 udp://127.0.0.1:4749"
+	start_daemon || return
+	fill_vb $n || return
+	want=$FILLED_PACKETS
+	# The socket answers while the records pile up.
+	while :; do
+		t0=$(date +%s%N)
+		st=$(timeout 5 "$TCPLOGCTL" --socket "$SOCK" --json stats) ||
+			{ fail "stats did not answer within 5 s"; break; }
+		dt=$((($(date +%s%N) - t0) / 1000000))
+		[ $dt -le $max_ms ] || max_ms=$dt
+		[ "$(jq .stats.expired <<<"$st")" = $n ] && break
+		slow=$((slow + 1))
+		[ $slow -lt 600 ] || { fail "not all expired: $(jq -c '.stats | {expired, entries}' <<<"$st")"; break; }
+		sleep 0.05
+	done
+	expect_eq "expired packets = written" "$(jq .stats.expired_packets <<<"$st")" "$want"
+	[ "$(jq .stats.ipfix_send_errors <<<"$st")" -gt 0 ] ||
+		fail "no send error counted: $(jq -c .stats <<<"$st")"
+	# Logged once for the stalled one, not per message dropped.
+	expect_eq "'queue is full' lines of the stalled collector" \
+		"$(grep -c "127.0.0.1:$P_TCP: the queue is full" "$DLOG")" 1
+	log_has "198.18.7.7:4739: the queue is full" ||
+		fail "the unreachable collector's queue did not fill"
+	# Every other datagram is refused: logged once, not per message.
+	expect_eq "refusal lines of the UDP collector" \
+		"$(grep -c "udp://127.0.0.1:4749: an earlier message was refused" "$DLOG")" 1
+	# Two queues of 4 MiB at most (not under ASan, whose heap is larger).
+	hwm=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$DPID/status")
+	ldd "$TCPLOGGERD" | grep -q libasan || [ "$hwm" -lt $((64 * 1024)) ] ||
+		fail "peak RSS $hwm KiB"
+	t0=$(date +%s%N)
+	stop_daemon TERM
+	dt=$((($(date +%s%N) - t0) / 1000000))
+	[ $dt -lt 5000 ] || fail "the daemon took $dt ms to stop"
+	say "$n removals with three stalled collectors: $(jq -c '.stats | {ipfix_records, ipfix_messages, ipfix_send_errors}' <<<"$st"); slowest stats answer $max_ms ms; peak RSS $((hwm / 1024)) MiB; stopped in $dt ms"
+}
+
 DEFAULT_TESTS=(test_exact test_kill_mid_export test_pressure test_collector_restart
-	test_biflow)
+	test_biflow test_upgrade_from_release test_stalled_collectors)
 
 e2e_main "$@"

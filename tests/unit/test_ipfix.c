@@ -2,12 +2,20 @@
 /*
  * test_ipfix.c - the IPFIX encoder against RFC 7011's wire format, read
  * back byte by byte here (the e2e test reads it with tshark, nfacctd and
- * nfdump).
+ * nfdump), and the collectors' transport sessions against sockets on
+ * loopback: when the templates go, and the sequence numbers.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "collector.h"
 #include "ipfix_enc.h"
+#include "log.h"
 #include "testlib.h"
 
 static uint64_t be(const uint8_t *p, unsigned int len)
@@ -204,6 +212,225 @@ static void test_sets_and_fit(void)
 	TL_EQ_U64(be(buf + 18, 2), 4 + 3 * rl);
 }
 
+/* ---- the collectors' sessions -------------------------------------------- */
+
+/* A socket of @type bound to 127.0.0.1 on a free port; the port in @port. */
+static int loopback_socket(int type, char port[6])
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, len) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 4) < 0) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	snprintf(port, 6, "%u", ntohs(a.sin_port));
+	return fd;
+}
+
+/* What one message at the collector is: templates or data, and its seq. */
+struct seen {
+	unsigned int templates, data;
+	unsigned int tpl_at[4]; /* the data messages before each templates */
+	unsigned int bad_seq, bad_domain;
+};
+
+static void see(struct seen *w, const uint8_t *m, size_t len)
+{
+	if (len < 20 || be(m, 2) != 10 || be(m + 2, 2) != len) {
+		w->bad_seq++;
+		return;
+	}
+	if (be(m + 12, 4) != 9)
+		w->bad_domain++;
+	if (be(m + 16, 2) == 2) {
+		if (w->templates < 4)
+			w->tpl_at[w->templates] = w->data;
+		w->templates++;
+		return;
+	}
+	/* One record per message: the records before it = messages before. */
+	if (be(m + 8, 4) != w->data)
+		w->bad_seq++;
+	w->data++;
+}
+
+static void read_udp(int fd, struct seen *w)
+{
+	uint8_t buf[2048];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		see(w, buf, (size_t)n);
+}
+
+/*
+ * UDP (RFC 7011 §8.4): the templates before the first message and again
+ * after COLLECTOR_TEMPLATE_MSGS messages; each message's sequence number
+ * counts the records before it. A collector that went away (the kernel's
+ * refusal of a datagram) gets the templates with the next message.
+ */
+static void test_udp_templates(void)
+{
+	struct config_collector cc = { .tcp = false, .host = "127.0.0.1" };
+	struct ipfix_rec r = v4_ingress();
+	struct collector c;
+	struct seen w = { 0 };
+	unsigned int i, n = COLLECTOR_TEMPLATE_MSGS + 5;
+	sd_event *ev = NULL;
+	int fd = loopback_socket(SOCK_DGRAM, cc.port);
+
+	TL_CHECK(fd >= 0, "a UDP socket on loopback: %s", strerror(errno));
+	TL_EQ_INT(sd_event_new(&ev), 0);
+	if (fd < 0 || !ev)
+		goto out;
+	TL_EQ_INT(collector_open(&c, &cc, false, 9, ev), 0);
+	for (i = 0; i < n; i++) {
+		collector_send(&c, &r, 1);
+		read_udp(fd, &w);
+	}
+	TL_EQ_U64(w.data, n);
+	TL_EQ_U64(w.templates, 2);
+	TL_EQ_U64(w.tpl_at[0], 0);
+	TL_EQ_U64(w.tpl_at[1], COLLECTOR_TEMPLATE_MSGS);
+	TL_EQ_U64(w.bad_seq + w.bad_domain, 0);
+	TL_EQ_U64(c.stats.messages, n);
+	TL_EQ_U64(c.stats.records, n);
+	TL_EQ_U64(c.stats.send_errors, 0);
+
+	/* The collector goes away: the kernel refuses after the ICMP. */
+	close(fd);
+	collector_send(&c, &r, 1);
+	usleep(20 * 1000);
+	collector_send(&c, &r, 1);
+	TL_CHECK(c.stats.send_errors >= 1, "a refusal counted");
+	/* Back on the same port: the templates come with the next message. */
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	{
+		struct sockaddr_in a = { .sin_family = AF_INET,
+					 .sin_port = htons(atoi(cc.port)) };
+
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		TL_EQ_INT(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	}
+	memset(&w, 0, sizeof(w));
+	collector_send(&c, &r, 1);
+	read_udp(fd, &w);
+	TL_EQ_U64(w.templates, 1);
+	TL_EQ_U64(w.tpl_at[0], 0);
+	/* Not yet "sending again": with no listener every other send is
+	 * taken, so only a quiet while says the collector is back. */
+	TL_EQ_INT(c.last_err, ECONNREFUSED);
+	collector_close(&c);
+out:
+	if (fd >= 0)
+		close(fd);
+	sd_event_unref(ev);
+}
+
+/* Splits a TCP stream into messages by their length field. */
+static void see_stream(struct seen *w, const uint8_t *s, size_t len)
+{
+	size_t off = 0;
+
+	while (off + 4 <= len && be(s + off + 2, 2) >= 16 &&
+	       off + be(s + off + 2, 2) <= len) {
+		see(w, s + off, be(s + off + 2, 2));
+		off += be(s + off + 2, 2);
+	}
+	TL_EQ_U64(off, len);
+}
+
+/* Runs the loop until the collector's queue is empty (at most @ms). */
+static void drain(sd_event *ev, struct collector *c, int ms)
+{
+	while (ms-- > 0 && (c->head || !c->up))
+		sd_event_run(ev, 1000);
+}
+
+/* Reads what the accepted session @s got until it is quiet for 100 ms. */
+static size_t read_stream(int s, uint8_t *buf, size_t cap)
+{
+	struct timeval tv = { 0, 100 * 1000 };
+	size_t len = 0;
+	ssize_t n;
+
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (len < cap && (n = recv(s, buf + len, cap - len, 0)) > 0)
+		len += (size_t)n;
+	return len;
+}
+
+/*
+ * TCP: the templates once at the start of each session, never by count
+ * (the session is reliable); a session that ends is made again after the
+ * retry delay, the messages made meanwhile wait and go after the new
+ * session's templates.
+ */
+static void test_tcp_session(void)
+{
+	struct config_collector cc = { .tcp = true, .host = "127.0.0.1" };
+	struct ipfix_rec r = v4_ingress();
+	size_t cap = 4u << 20, len;
+	uint8_t *buf = malloc(cap);
+	unsigned int i, n = COLLECTOR_TEMPLATE_MSGS + 200;
+	struct collector c;
+	struct seen w = { 0 };
+	sd_event *ev = NULL;
+	int l = loopback_socket(SOCK_STREAM, cc.port), s = -1;
+
+	TL_CHECK(l >= 0 && buf, "a TCP listener on loopback");
+	TL_EQ_INT(sd_event_new(&ev), 0);
+	if (l < 0 || !buf || !ev)
+		goto out;
+	TL_EQ_INT(collector_open(&c, &cc, false, 9, ev), 0);
+	s = accept(l, NULL, NULL);
+	TL_CHECK(s >= 0, "the collector connected at open");
+	for (i = 0; i < n; i++)
+		collector_send(&c, &r, 1);
+	drain(ev, &c, 2000);
+	len = read_stream(s, buf, cap);
+	see_stream(&w, buf, len);
+	TL_EQ_U64(w.templates, 1);
+	TL_EQ_U64(w.tpl_at[0], 0);
+	TL_EQ_U64(w.data, n);
+	TL_EQ_U64(w.bad_seq + w.bad_domain, 0);
+
+	/* The collector ends the session; 10 messages wait for the next. */
+	close(s);
+	for (i = 0; i < 200 && c.up; i++)
+		sd_event_run(ev, 10 * 1000);
+	TL_CHECK(!c.up, "the end of the session seen");
+	for (i = 0; i < 10; i++)
+		collector_send(&c, &r, 1);
+	drain(ev, &c, 3000); /* the retry comes after 1 s */
+	s = accept(l, NULL, NULL);
+	drain(ev, &c, 1000);
+	len = read_stream(s, buf, cap);
+	memset(&w, 0, sizeof(w));
+	/* The waiting messages keep their numbers: n records before them. */
+	w.data = n;
+	see_stream(&w, buf, len);
+	TL_EQ_U64(w.templates, 1);
+	TL_EQ_U64(w.tpl_at[0], n);
+	TL_EQ_U64(w.data, n + 10);
+	TL_EQ_U64(w.bad_seq, 0);
+	TL_EQ_U64(c.stats.send_errors, 0);
+	collector_close(&c);
+out:
+	if (s >= 0)
+		close(s);
+	if (l >= 0)
+		close(l);
+	free(buf);
+	sd_event_unref(ev);
+}
+
 int main(void)
 {
 	static const struct tl_case cases[] = {
@@ -211,7 +438,13 @@ int main(void)
 		{ "templates: standard elements only", test_templates },
 		{ "IPv6, QinQ, biflow", test_v6_qinq_biflow },
 		{ "sets and the message size", test_sets_and_fit },
+		{ "UDP: templates by count and after a refusal",
+		  test_udp_templates },
+		{ "TCP: templates once per session, a new session",
+		  test_tcp_session },
 	};
+
+	log_init(LOG_WARNING);
 
 	return TL_RUN(cases);
 }
