@@ -34,13 +34,16 @@ static void fill(struct sums_saved *v, const struct sums_group *g)
 }
 
 /* @v into its group (made if new); whether the group sits in another
- * slot than @i (an older daemon's store). */
+ * slot than @i (an older daemon's store). Of two slots of one group (never
+ * written so, but a store is input), the later removal wins. */
 static bool take(struct sums *s, const struct sums_saved *v, uint32_t i)
 {
 	struct sums_group *g = sums_group_of(s, &v->key);
 
 	if (!g)
 		return false;
+	if (v->removal < g->removal)
+		return true;
 	g->expired = v->c;
 	g->removal = v->removal;
 	memcpy(g->ifname, v->ifname, sizeof(g->ifname));
@@ -48,15 +51,13 @@ static bool take(struct sums *s, const struct sums_saved *v, uint32_t i)
 	return g->slot != i;
 }
 
-/* Every group to its slot; the slots after them up to @loaded emptied. */
-static void rewrite(struct sums *s, uint32_t loaded)
+/* Every group to its slot (of a new, empty store). */
+static void rewrite(struct sums *s)
 {
 	uint32_t i;
 
 	for (i = 0; i < s->n_used; i++)
 		fill(&s->store[i], &s->tab[s->used[i]]);
-	if (loaded > i)
-		memset(&s->store[i], 0, (loaded - i) * sizeof(s->store[0]));
 }
 
 /*
@@ -122,7 +123,7 @@ static int make_store(struct sums *s, const char *path)
 	if (!s->store)
 		err = -errno;
 	if (!err) {
-		rewrite(s, 0);
+		rewrite(s);
 		unlink(tmp); /* a killed daemon's */
 		if (bpf_obj_pin(fd, tmp) || rename(tmp, path)) {
 			err = -errno;
@@ -218,11 +219,27 @@ int sums_store_open(struct sums *s, const char *pin_dir)
 	/* The slots are used from the first on, without a gap. */
 	for (i = 0; i < SLOTS && s->store[i].used; i++)
 		moved |= take(s, &s->store[i], i);
-	if (moved)
-		rewrite(s, i);
 	if (i)
-		log_info("Took the expired sums of %u groups from %s", i, path);
-	return 0;
+		log_info("Took the expired sums of %u groups from %s",
+			 s->n_used, path);
+	if (!moved)
+		return 0;
+	/*
+	 * Groups out of their slots: a new store, renamed over this one, not
+	 * a rewrite in place, which a kill could leave with a slot torn
+	 * between two groups.
+	 */
+	munmap(s->store, STORE_LEN);
+	s->store = NULL;
+	err = make_store(s, path);
+	if (err) {
+		log_warn("Cannot put the expired sums back in order in %s: %s",
+			 path, strerror(-err));
+		sums_store_close(s);
+	} else {
+		log_notice("Put the expired sums back in order in %s", path);
+	}
+	return err;
 }
 
 void sums_store_close(struct sums *s)

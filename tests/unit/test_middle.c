@@ -1420,6 +1420,69 @@ static void test_sums_store_kill(void)
 	store_pins_remove(&p, false);
 }
 
+/* The id of the map pinned at @pin, 0 if none. */
+static uint32_t pinned_id(const char *pin)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+	int fd = bpf_obj_get(pin);
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+		info.id = 0;
+	if (fd >= 0)
+		close(fd);
+	return info.id;
+}
+
+/*
+ * A store with a group in two slots (never written so, but a store is
+ * input: an older copy left behind): the later removal wins, and the
+ * groups go to a new store renamed over the old one (a rewrite in place
+ * could be torn by a kill), each once, in order.
+ */
+static void test_sums_store_order(void)
+{
+	struct conn_rec r = { .key = key_of(5, 443) };
+	struct store_pins p;
+	struct sums s;
+	uint32_t id;
+
+	store_pins_make(&p);
+	r.c.bytes = 700;
+	r.c.packets = 7;
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, p.dir), 0);
+	sums_removed(&s, &r, "eth9", "a.service", 41);
+	sums_removed(&s, &r, "eth9", "a.service", 42);
+	/* Slots 0 and 1 (the interface, the unit); an older copy of the
+	 * unit's after them. */
+	TL_EQ_U64(s.store[1].c.bytes, 1400);
+	s.store[2] = s.store[1];
+	s.store[2].removal = 41;
+	s.store[2].c.bytes = 700;
+	sums_free(&s);
+	id = pinned_id(p.pin);
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, p.dir), 0);
+	TL_CHECK(pinned_id(p.pin) != id && pinned_id(p.pin),
+		 "a new store in place of the old");
+	TL_CHECK(store_mapped(p.pin), "mapped");
+	TL_EQ_U64(s.store[1].c.bytes, 1400);
+	TL_EQ_INT((int)s.store[2].used, 0);
+	sums_scan_begin(&s);
+	sums_scan_end(&s);
+	TL_EQ_U64(unit_bytes(&s, "a.service", TCPLOG_DIR_INGRESS), 1400);
+	TL_EQ_U64(iface_packets(&s, r.key.ifindex), 14);
+	sums_free(&s);
+	/* In order now: the next start keeps the store. */
+	id = pinned_id(p.pin);
+	TL_EQ_INT(sums_init(&s), 0);
+	TL_EQ_INT(sums_store_open(&s, p.dir), 0);
+	TL_EQ_U64(pinned_id(p.pin), id);
+	sums_free(&s);
+	store_pins_remove(&p, false);
+}
+
 /*
  * The exposition: label values escaped as the text format wants them
  * (backslash, double quote, newline), an interface made again under its
@@ -1518,6 +1581,8 @@ int main(void)
 		  test_sums_store },
 		{ "the pinned sums: a kill mid-save, an older store",
 		  test_sums_store_kill },
+		{ "sums store: a group in two slots, put in order",
+		  test_sums_store_order },
 		{ "the Prometheus text: labels escaped, series merged",
 		  test_metrics_text },
 		{ "the connection view: merged, opener, state, unit",
