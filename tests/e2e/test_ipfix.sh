@@ -536,7 +536,48 @@ time.sleep(3600)
 	say "$n removals with three stalled collectors: $(jq -c '.stats | {ipfix_records, ipfix_messages, ipfix_send_errors}' <<<"$st"); slowest stats answer $max_ms ms; peak RSS $((hwm / 1024)) MiB; stopped in $dt ms"
 }
 
+# A reload that moves the export from one collector to another, with a
+# new observation domain, while long connections run: what was made
+# before goes to the first (the message being built included), what is
+# made after to the second; per direction the two sums together equal
+# the capture, nothing twice.
+test_reload_collectors() {
+	ipfix_require
+	local want both
+	start_nfacctd
+	start_sink
+	ipfix_capture "$WORK/ipfix.pcapng"
+	capture_start "$NS_B" vB "$WORK/vb.pcapng"
+	write_conf "directions=ingress egress" "closed_timeout=1" \
+		"ipfix_collectors=tcp://127.0.0.1:$P_TCP" \
+		"ipfix_active_timeout=2" "ipfix_observation_domain=3"
+	start_daemon || return
+	long_flows 7501
+	flow $ADDR4_B 7503 5000
+	sleep 4
+	write_conf "directions=ingress egress" "closed_timeout=1" \
+		"ipfix_collectors=udp://127.0.0.1:$P_NFACCT" \
+		"ipfix_active_timeout=2" "ipfix_observation_domain=4"
+	kill -HUP "$DPID"
+	wait_for 200 log_has 'Received SIGHUP' || fail "no reload"
+	flow $ADDR6_B 7504 6000
+	long_flows_done 7501
+	sleep 1
+	stop_nfacctd
+	stop_captures
+	want=$(truth "$WORK/vb.pcapng")
+	decode_all "$WORK/ipfix.pcapng"
+	[ -n "$(decoded $P_TCP)" ] && [ -n "$(decoded $P_NFACCT)" ] ||
+		fail "not both collectors got records"
+	both=$({ decoded $P_TCP; decoded $P_NFACCT; } | awk '{ k = $1 " " $2 " " $3 " " $4
+		p[k] += $5; b[k] += $6 } END { for (k in p) printf "%s %.0f %.0f\n", k, p[k], b[k] }' | sort)
+	same_sums "the first collector + the second" "$want" "$both"
+	expect_eq "domains at nfacctd" "$(tshark -r "$WORK/ipfix.pcapng" -d udp.port==$P_NFACCT,cflow \
+		-Y cflow -T fields -e cflow.od_id 2>/dev/null | sort -u | tr '\n' ' ')" "4 "
+	expect_eq "sessions to the first collector" "$(ls "$WORK"/tcp.[0-9]* | wc -l)" 1
+}
+
 DEFAULT_TESTS=(test_exact test_kill_mid_export test_pressure test_collector_restart
-	test_biflow test_upgrade_from_release test_stalled_collectors)
+	test_biflow test_upgrade_from_release test_stalled_collectors test_reload_collectors)
 
 e2e_main "$@"
