@@ -181,8 +181,18 @@ static void save(struct units *u, struct units_entry *e)
 		return;
 	if (e->name)
 		snprintf(v.name, sizeof(v.name), "%s", e->name);
-	/* Full (the program's ids took the room): kept here only. */
 	e->saved = !bpf_map_update_elem(u->map_fd, &e->id, &v, BPF_ANY);
+	/*
+	 * Full (the program's ids took the room; it cannot report the ids
+	 * it finds no room for): kept here only, so a restart forgets the
+	 * name of a unit that is gone by then.
+	 */
+	if (!e->saved && errno == E2BIG && !u->map_full) {
+		log_warn("The pinned map of unit names is full (%d ids): names "
+			 "of newer cgroups are not kept across restarts",
+			 TCPLOG_UNITS_MAX);
+		u->map_full = true;
+	}
 }
 
 /* Remembers @id's unit (an id already known keeps its name). */

@@ -46,6 +46,7 @@ struct units {
 	uint64_t pending[UNITS_PENDING_MAX];
 	uint32_t n_pending;
 	bool full_logged;
+	bool map_full; /* the pinned map refused a name (logged once) */
 	/* The time now in ms; tests give their own. */
 	uint64_t (*now_ms)(void);
 };

@@ -1420,6 +1420,40 @@ static void test_sums_store_kill(void)
 	store_pins_remove(&p, false);
 }
 
+/*
+ * The pinned names map full (the program's ids took its room): a unit is
+ * still named while the daemon runs, and the full map is noted (logged
+ * once) instead of failing in silence.
+ */
+static void test_units_map_full(void)
+{
+	char root[] = "/tmp/tcplog-units-XXXXXX", dir[300];
+	struct tcplog_unit v = { .name = "" };
+	__u64 program_id = 12345;
+	struct units u;
+	struct stat st;
+	int fd;
+
+	TL_CHECK(mkdtemp(root) != NULL, "mkdtemp");
+	snprintf(dir, sizeof(dir), "%s/a.service", root);
+	TL_CHECK(mkdir(dir, 0700) == 0 && stat(dir, &st) == 0, "a");
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "units", sizeof(__u64),
+			    sizeof(v), 1, NULL);
+	TL_CHECK(fd >= 0, "a names map of one: %s", strerror(errno));
+	TL_EQ_INT(bpf_map_update_elem(fd, &program_id, &v, BPF_NOEXIST), 0);
+	TL_EQ_INT(units_init(&u, root), 0);
+	TL_EQ_INT(units_use_map(&u, fd), 0);
+	TL_EQ_INT(u.map_full, false);
+	units_note(&u, (uint64_t)st.st_ino);
+	units_flush(&u);
+	TL_EQ_INT(u.map_full, true);
+	TL_EQ_STR(units_name(&u, (uint64_t)st.st_ino), "a.service");
+	units_free(&u);
+	close(fd);
+	rmdir(dir);
+	rmdir(root);
+}
+
 /* The id of the map pinned at @pin, 0 if none. */
 static uint32_t pinned_id(const char *pin)
 {
@@ -1583,6 +1617,7 @@ int main(void)
 		  test_sums_store_kill },
 		{ "sums store: a group in two slots, put in order",
 		  test_sums_store_order },
+		{ "units: the pinned names map full", test_units_map_full },
 		{ "the Prometheus text: labels escaped, series merged",
 		  test_metrics_text },
 		{ "the connection view: merged, opener, state, unit",
